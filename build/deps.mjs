@@ -1,0 +1,96 @@
+// Fetches the pinned third-party sources from the npm registry (never committed to the repo),
+// verifies them against build/deps.lock.json, and extracts them into .cache/src/.
+//   llama.cpp: the git bundle inside node-llama-cpp's tarball, plus our patches (core-c/patches/)
+//   SQLite:    the amalgamation inside better-sqlite3's tarball
+// Re-running with nothing changed does nothing (stamp files keyed on the lock entry + patches).
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CACHE, LLAMA_DIR, ROOT, SQLITE_DIR, SRC_CACHE, hashTree, log, readJSON, run } from './lib.mjs';
+
+const LOCK = readJSON(join(ROOT, 'build/deps.lock.json'));
+const TARBALLS = join(CACHE, 'deps');
+const PATCHES = join(ROOT, 'core-c/patches');
+
+function integrityOf(file) {
+  return 'sha512-' + createHash('sha512').update(readFileSync(file)).digest('base64');
+}
+
+/** npm pack the pinned spec into .cache/deps (once) and check the registry's integrity hash. */
+function fetchTarball(entry) {
+  mkdirSync(TARBALLS, { recursive: true });
+  const file = join(TARBALLS, entry.tarball);
+  if (!existsSync(file) || integrityOf(file) !== entry.integrity) {
+    log(`fetching ${entry.npm} from the npm registry`);
+    run('npm', ['pack', entry.npm, '--pack-destination', TARBALLS, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const got = integrityOf(file);
+  if (got !== entry.integrity) {
+    rmSync(file, { force: true });
+    throw new Error(`${entry.npm}: integrity mismatch\n  expected ${entry.integrity}\n  got      ${got}`);
+  }
+  return file;
+}
+
+function stampOk(dir, key) {
+  const f = join(dir, '.neuronos-stamp');
+  return existsSync(f) && readFileSync(f, 'utf8') === key;
+}
+
+function llama() {
+  const entry = LOCK['llama.cpp'];
+  const key = JSON.stringify({ integrity: entry.integrity, patches: hashTree([PATCHES]) });
+  if (stampOk(LLAMA_DIR, key)) return;
+  const tgz = fetchTarball(entry);
+  const tmp = join(CACHE, 'tmp-llama');
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  run('tar', ['xzf', tgz, '-C', tmp, entry.bundle, entry.info]);
+  rmSync(LLAMA_DIR, { recursive: true, force: true });
+  mkdirSync(SRC_CACHE, { recursive: true });
+  run('git', ['clone', '--quiet', '-c', 'advice.detachedHead=false', join(tmp, entry.bundle), LLAMA_DIR]);
+  const info = readJSON(join(tmp, entry.info));
+  const patches = existsSync(PATCHES) ? readdirSync(PATCHES).filter((f) => f.endsWith('.patch')).sort() : [];
+  for (const p of patches) {
+    log(`applying core-c/patches/${p}`);
+    run('git', ['-C', LLAMA_DIR, 'apply', '--whitespace=nowarn', join(PATCHES, p)]);
+  }
+  writeFileSync(join(LLAMA_DIR, 'neuronos-version.json'), JSON.stringify({ npm: entry.npm, ...info, patches }, null, 2));
+  rmSync(tmp, { recursive: true, force: true });
+  writeFileSync(join(LLAMA_DIR, '.neuronos-stamp'), key);
+  log(`llama.cpp ${info.tag} ready in .cache/src/llama.cpp (${patches.length} patches)`);
+}
+
+function sqlite() {
+  const entry = LOCK.sqlite;
+  const key = JSON.stringify({ integrity: entry.integrity });
+  if (stampOk(SQLITE_DIR, key)) return;
+  const tgz = fetchTarball(entry);
+  rmSync(SQLITE_DIR, { recursive: true, force: true });
+  mkdirSync(SQLITE_DIR, { recursive: true });
+  const files = ['sqlite3.c', 'sqlite3.h'].map((f) => `${entry.dir}/${f}`);
+  run('tar', ['xzf', tgz, '-C', SQLITE_DIR, '--strip-components=3', ...files]);
+  const version = /#define SQLITE_VERSION\s+"([^"]+)"/.exec(readFileSync(join(SQLITE_DIR, 'sqlite3.h'), 'utf8'))[1];
+  writeFileSync(join(SQLITE_DIR, 'neuronos-version.json'), JSON.stringify({ npm: entry.npm, version }, null, 2));
+  writeFileSync(join(SQLITE_DIR, '.neuronos-stamp'), key);
+  log(`SQLite ${version} ready in .cache/src/sqlite`);
+}
+
+/** Licence files that ship with dist/. */
+export function copyLicences(destDir) {
+  mkdirSync(destDir, { recursive: true });
+  copyFileSync(join(LLAMA_DIR, 'LICENSE'), join(destDir, 'llama.cpp-LICENSE.txt'));
+  const v = readJSON(join(SQLITE_DIR, 'neuronos-version.json'));
+  writeFileSync(
+    join(destDir, 'sqlite-LICENSE.txt'),
+    `SQLite ${v.version} (amalgamation taken from ${v.npm}).\n` +
+      'The SQLite source code is in the public domain: https://sqlite.org/copyright.html\n',
+  );
+}
+
+export function fetchDeps() {
+  llama();
+  sqlite();
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) fetchDeps();
