@@ -1,0 +1,305 @@
+/**
+ * Core — a typed wrapper over one instance of the NeuronOS WASM module (the `neuronos_wasm_*`
+ * exports of core-c/src/wasm_glue.c). No DOM and no worker assumptions: the inference worker
+ * uses it, and so do the node tests.
+ *
+ * Every failing call throws a NeuronOSError whose code is the C status code's name.
+ */
+import { NeuronOSError, coreStatusCode } from '../errors.js';
+
+/** The parts of the Emscripten module object that we use. */
+export interface NeuronOSWasmModule {
+  HEAPU8: Uint8Array;
+  HEAP32: Int32Array;
+  UTF8ToString(ptr: number, maxBytes?: number): string;
+  stringToUTF8(str: string, ptr: number, maxBytes: number): void;
+  lengthBytesUTF8(str: string): number;
+  _malloc(n: number): number;
+  _free(ptr: number): void;
+  [fn: `_neuronos_wasm_${string}`]: (...args: number[]) => number;
+}
+
+export interface ModuleOptions {
+  /** Resolves the .wasm / .worker.js URL next to the glue script. */
+  locateFile?: (file: string, scriptDirectory: string) => string;
+  /** Threaded build: Web Workers created before start-up (one per thread). */
+  pthreadPoolSize?: number;
+  /** Threaded build: the glue script's URL (or a Blob of it) for the pthread workers. */
+  mainScriptUrlOrBlob?: string | Blob;
+  print?: (s: string) => void;
+  printErr?: (s: string) => void;
+  onAbort?: (what: unknown) => void;
+}
+
+export type ModuleFactory = (opts: ModuleOptions) => Promise<NeuronOSWasmModule>;
+
+export interface SamplingOptions {
+  /** Tokens to generate at most (0 = none). Default 256. */
+  maxTokens?: number;
+  /** 0 = greedy. Default 0.7. */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repeatPenalty?: number;
+  repeatLastN?: number;
+  seed?: number;
+  /** Keep generating past end-of-turn tokens (benchmarks). */
+  ignoreEos?: boolean;
+}
+
+export const DEFAULT_SAMPLING: Required<SamplingOptions> = {
+  maxTokens: 256,
+  temperature: 0.7,
+  topK: 40,
+  topP: 0.95,
+  minP: 0.05,
+  repeatPenalty: 1.1,
+  repeatLastN: 64,
+  seed: 42,
+  ignoreEos: false,
+};
+
+export type FinishReason = 'none' | 'eos' | 'length' | 'aborted' | 'context_full';
+const FINISH: FinishReason[] = ['none', 'eos', 'length', 'aborted', 'context_full'];
+
+export const GenState = { idle: 0, prompt: 1, token: 2, done: 3 } as const;
+
+export interface StepResult {
+  state: number;
+  done: boolean;
+  finish: FinishReason;
+  /** Text of the tokens of this step (whole UTF-8 characters only). */
+  piece: string;
+  nTokens: number;
+  nPrompt: number;
+  nPast: number;
+  nReused: number;
+  nGenerated: number;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string;
+}
+
+export interface ModelInfo {
+  name: string;
+  architecture: string;
+  description: string;
+  n_params: number;
+  size_bytes: number;
+  n_vocab: number;
+  n_ctx_train: number;
+  n_ctx: number;
+  n_threads: number;
+  bos: number;
+  eos: number;
+  add_bos: boolean;
+  has_chat_template: boolean;
+  chat_template: string;
+  metadata: Record<string, string>;
+}
+
+export class Core {
+  readonly module: NeuronOSWasmModule;
+  private readonly decoder = new TextDecoder();
+
+  constructor(module: NeuronOSWasmModule) {
+    this.module = module;
+  }
+
+  static async create(factory: ModuleFactory, opts: ModuleOptions = {}): Promise<Core> {
+    return new Core(await factory(opts));
+  }
+
+  private fn(name: string): (...args: number[]) => number {
+    const f = this.module[`_neuronos_wasm_${name}`];
+    if (typeof f !== 'function') throw new NeuronOSError('internal', `the WASM module has no export neuronos_wasm_${name}`);
+    return f;
+  }
+
+  /** Current heap view (memory can grow; the views are replaced then). */
+  private heapU8(): Uint8Array {
+    return this.module.HEAPU8;
+  }
+
+  private lastError(op: string): NeuronOSError {
+    const status = this.fn('last_status')();
+    const msg = this.module.UTF8ToString(this.fn('last_error')());
+    return new NeuronOSError(coreStatusCode(status), msg || coreStatusCode(status), op);
+  }
+
+  private check(status: number, op: string): void {
+    if (status !== 0) throw this.lastError(op);
+  }
+
+  /** Calls with NUL-terminated copies of the string arguments (null stays NULL). */
+  private withStrings<T>(strs: (string | null)[], f: (ptrs: number[]) => T): T {
+    const ptrs: number[] = [];
+    try {
+      for (const s of strs) {
+        if (s === null) {
+          ptrs.push(0);
+          continue;
+        }
+        const n = this.module.lengthBytesUTF8(s) + 1;
+        const p = this.module._malloc(n);
+        if (!p) throw new NeuronOSError('out_of_memory', 'out of WebAssembly memory');
+        this.module.stringToUTF8(s, p, n);
+        ptrs.push(p);
+      }
+      return f(ptrs);
+    } finally {
+      for (const p of ptrs) if (p) this.module._free(p);
+    }
+  }
+
+  /** Takes an owned C string (frees it). */
+  private takeString(ptr: number, op: string): string {
+    if (!ptr) throw this.lastError(op);
+    try {
+      return this.module.UTF8ToString(ptr);
+    } finally {
+      this.fn('free_string')(ptr);
+    }
+  }
+
+  version(): number {
+    return this.fn('version')();
+  }
+
+  systemInfo(): string {
+    return this.module.UTF8ToString(this.fn('system_info')());
+  }
+
+  init(threads: number, ctxSize: number): void {
+    this.check(this.fn('init')(threads, ctxSize), 'init');
+  }
+
+  /** Copies the bytes into WASM memory (one copy) and loads them; parts of a split model in order. */
+  loadModel(parts: Uint8Array | Uint8Array[]): ModelInfo {
+    const list = Array.isArray(parts) ? parts : [parts];
+    if (list.length === 0) throw new NeuronOSError('invalid_argument', 'no model bytes', 'loadModel');
+    const ptrs: number[] = [];
+    try {
+      for (const bytes of list) {
+        const p = this.fn('alloc')(bytes.byteLength);
+        if (!p) throw new NeuronOSError('out_of_memory', `not enough WebAssembly memory for a ${bytes.byteLength}-byte model`, 'loadModel');
+        ptrs.push(p);
+        this.heapU8().set(bytes, p);
+      }
+    } catch (e) {
+      for (const p of ptrs) this.fn('dealloc')(p);
+      throw e;
+    }
+    // ownership of every part passes to the core here, whatever the outcome
+    if (ptrs.length === 1) {
+      this.check(this.fn('load_model_from_buffer')(ptrs[0]!, list[0]!.byteLength), 'loadModel');
+    } else {
+      const arr = this.module._malloc(ptrs.length * 8);
+      try {
+        const h32 = this.module.HEAP32;
+        ptrs.forEach((p, i) => {
+          h32[(arr >> 2) + i] = p;
+          h32[(arr >> 2) + ptrs.length + i] = list[i]!.byteLength;
+        });
+        this.check(this.fn('load_model_from_buffers')(arr, arr + ptrs.length * 4, ptrs.length), 'loadModel');
+      } finally {
+        this.module._free(arr);
+      }
+    }
+    return this.modelInfo();
+  }
+
+  modelInfo(): ModelInfo {
+    return JSON.parse(this.takeString(this.fn('model_info')(), 'modelInfo')) as ModelInfo;
+  }
+
+  setSampling(opts: SamplingOptions = {}): void {
+    const o = { ...DEFAULT_SAMPLING, ...opts };
+    this.check(
+      this.fn('set_sampling')(o.temperature, o.topK, o.topP, o.minP, o.repeatPenalty, o.repeatLastN, o.seed >>> 0, o.maxTokens, o.ignoreEos ? 1 : 0),
+      'setSampling',
+    );
+  }
+
+  beginGenerate(prompt: string): void {
+    this.withStrings([prompt], ([p]) => this.check(this.fn('gen_begin')(p!), 'generate'));
+  }
+
+  beginChat(messages: ChatMessage[], templateOverride?: string): void {
+    this.withStrings([JSON.stringify(messages), templateOverride || null], ([m, t]) =>
+      this.check(this.fn('chat_begin')(m!, t!), 'chat'),
+    );
+  }
+
+  /** Advances the generation by one prompt batch or up to maxTokens tokens. */
+  step(maxTokens = 1): StepResult {
+    this.check(this.fn('gen_step')(maxTokens), 'step');
+    const base = this.fn('step_result')() >> 2;
+    const h = this.module.HEAP32;
+    const pieceLen = h[base + 3]!;
+    const piecePtr = h[base + 4]! >>> 0;
+    const piece = pieceLen > 0 ? this.decoder.decode(this.heapU8().slice(piecePtr, piecePtr + pieceLen)) : '';
+    const state = h[base]!;
+    return {
+      state,
+      done: state === GenState.done,
+      finish: FINISH[h[base + 1]!] ?? 'none',
+      nTokens: h[base + 2]!,
+      piece,
+      nPrompt: h[base + 5]!,
+      nPast: h[base + 6]!,
+      nReused: h[base + 7]!,
+      nGenerated: h[base + 8]!,
+    };
+  }
+
+  endGeneration(): void {
+    this.fn('gen_end')();
+  }
+
+  /** Byte address of the abort flag (an int32 in WASM memory; shared memory in the threaded build). */
+  abortFlagAddress(): number {
+    return this.fn('abort_flag')();
+  }
+
+  requestAbort(): void {
+    Atomics.store(this.module.HEAP32, this.abortFlagAddress() >> 2, 1);
+  }
+
+  tokenize(text: string, addSpecial = true): number[] {
+    return this.withStrings([text], ([p]) => JSON.parse(this.takeString(this.fn('tokenize')(p!, addSpecial ? 1 : 0), 'tokenize')) as number[]);
+  }
+
+  applyTemplate(messages: ChatMessage[], templateOverride?: string, addAssistant = true): string {
+    return this.withStrings([JSON.stringify(messages), templateOverride || null], ([m, t]) =>
+      this.takeString(this.fn('apply_template')(m!, t!, addAssistant ? 1 : 0), 'applyTemplate'),
+    );
+  }
+
+  /** The seed's one-shot API: the whole completion at once (blocks until done). */
+  generateOnce(prompt: string, nPredict: number, temperature: number): string {
+    return this.withStrings([prompt], ([p]) => this.takeString(this.fn('generate')(p!, nPredict, temperature), 'generate'));
+  }
+
+  /** The seed's one-shot agent call (the agent issue implements it; until then not_implemented). */
+  agentChat(message: string): string {
+    return this.withStrings([message], ([p]) => this.takeString(this.fn('agent_chat')(p!), 'agentChat'));
+  }
+
+  /** The seed's memory initialisation (the memory issue implements it; until then not_implemented). */
+  memoryInit(): void {
+    this.check(this.fn('memory_init')(), 'memoryInit');
+  }
+
+  free(): void {
+    this.fn('free')();
+  }
+
+  /** Executes a WebAssembly trap (tests of crash recovery). */
+  trap(): void {
+    this.fn('test_trap')();
+  }
+}

@@ -1,0 +1,130 @@
+// One test scenario against one WASM variant, in its own process; prints one JSON line.
+//   node --import tsx test/node/wasm-child.ts <st|mt> <scenario> '<json args>'
+import { NeuronOSError } from '../../src/errors.js';
+import type { Core } from '../../src/worker/core.js';
+import { fixture, loadCore, manifest, type Variant } from './helpers.js';
+
+const [variant, scenario, rawArgs] = process.argv.slice(2) as [Variant, string, string];
+const args = JSON.parse(rawArgs || '{}') as { threads?: number; ctx?: number; [k: string]: unknown };
+
+function codeOf(f: () => unknown): { code: string; message: string } | null {
+  try {
+    f();
+    return null;
+  } catch (e) {
+    const err = NeuronOSError.from(e, 'internal');
+    return { code: err.code, message: err.message };
+  }
+}
+
+function drain(core: Core): { text: string; finish: string; steps: number; nReused: number } {
+  let text = '';
+  let steps = 0;
+  for (;;) {
+    const r = core.step(4);
+    text += r.piece;
+    steps++;
+    if (r.done) {
+      core.endGeneration();
+      return { text, finish: r.finish, steps, nReused: r.nReused };
+    }
+  }
+}
+
+const scenarios: Record<string, (core: Core) => unknown> = {
+  scripted(core) {
+    const m = manifest('scripted');
+    const info = core.loadModel(fixture('scripted'));
+    core.setSampling({ temperature: 0, maxTokens: 64 });
+    core.beginGenerate(m.raw_prompt as string);
+    const raw = drain(core);
+    core.beginChat([{ role: 'user', content: 'Who are you?' }]);
+    const chat = drain(core);
+    core.beginChat([{ role: 'user', content: 'Who are you?' }]);
+    const chat2 = drain(core);
+    const once = core.generateOnce(m.raw_prompt as string, 64, 0);
+    return { info, raw, chat, chat2, once, expected: m.script, systemInfo: core.systemInfo() };
+  },
+
+  errors(core) {
+    const good = fixture('scripted');
+    const m = manifest('scripted');
+    const results: Record<string, unknown> = {};
+    results.noModel = codeOf(() => core.beginGenerate('hi'));
+    results.empty = codeOf(() => core.loadModel(new Uint8Array(0)));
+    results.truncated = codeOf(() => core.loadModel(good.slice(0, Math.floor(good.length / 2))));
+    const wrong = good.slice();
+    wrong[0] = 0x58;
+    results.wrongMagic = codeOf(() => core.loadModel(wrong));
+    results.html = codeOf(() => core.loadModel(new TextEncoder().encode('<!DOCTYPE html><html><body>404</body></html>')));
+    results.unknownType = codeOf(() => core.loadModel(fixture('bad-unknown-type')));
+    results.tooLarge = codeOf(() => core.loadModel(fixture('bad-too-large')));
+    results.badTruncated = codeOf(() => core.loadModel(fixture('bad-truncated')));
+    core.loadModel(good);
+    core.setSampling({ temperature: 0, maxTokens: 0 });
+    core.beginGenerate(m.raw_prompt as string);
+    results.zero = drain(core);
+    results.negative = codeOf(() => core.setSampling({ maxTokens: -1 }));
+    results.nanTemperature = codeOf(() => core.setSampling({ temperature: Number.NaN }));
+    core.setSampling({ temperature: 0, maxTokens: 16 });
+    results.contextFull = codeOf(() => core.beginGenerate(' hello'.repeat(3000)));
+    results.badMessages = codeOf(() => core.beginChat([{ role: 'user' } as never]));
+    results.stepWithout = codeOf(() => core.step());
+    results.agent = codeOf(() => core.agentChat('hi'));
+    results.memoryInit = codeOf(() => core.memoryInit());
+    core.setSampling({ temperature: 0, maxTokens: 64 });
+    core.beginGenerate(m.raw_prompt as string);
+    results.after = drain(core);
+    results.expected = m.script;
+    return results;
+  },
+
+  abort(core) {
+    core.loadModel(fixture('tiny-random'));
+    core.setSampling({ temperature: 0, maxTokens: 200, ignoreEos: true });
+    const k = Number(args.after ?? 5);
+    core.beginGenerate('Once upon a time');
+    let generated = 0;
+    let r;
+    do {
+      r = core.step(1);
+      generated += r.nTokens;
+      if (generated === k) core.requestAbort();
+    } while (!r.done);
+    core.endGeneration();
+    // a new generation starts clean after an abort
+    core.setSampling({ temperature: 0, maxTokens: 8, ignoreEos: true });
+    core.beginGenerate('Once upon a time');
+    const after = drain(core);
+    return { finish: r.finish, generated: r.nGenerated, after };
+  },
+
+  tokens(core) {
+    core.loadModel(fixture('tiny-random'));
+    core.setSampling({ temperature: 0, maxTokens: Number(args.n ?? 48), ignoreEos: true });
+    core.beginGenerate('Once upon a time');
+    const greedy = drain(core);
+    core.setSampling({ temperature: 0.8, seed: 1234, maxTokens: Number(args.n ?? 48), ignoreEos: true });
+    core.beginGenerate('Once upon a time');
+    const sampled = drain(core);
+    return { greedy, sampled, tokens: core.tokenize(greedy.text, false) };
+  },
+};
+
+async function main() {
+  const threads = args.threads ?? 1;
+  const core = await loadCore(variant, threads);
+  core.init(threads, args.ctx ?? 512);
+  const fn = scenarios[scenario];
+  if (!fn) throw new Error(`unknown scenario ${scenario}`);
+  const result = fn(core);
+  process.stdout.write('\n' + JSON.stringify(result) + '\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stdout.write('\n' + JSON.stringify({ error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e) }) + '\n');
+    process.exit(1);
+  },
+);

@@ -1,0 +1,77 @@
+// The C core compiled to WASM, both variants, under node: exact scripted output, identical
+// tokens across variants and thread counts, bad input, abort. Each scenario runs in a child
+// process (helpers.runChild) because a threaded module keeps node alive.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { runChild, type Variant } from './helpers.js';
+
+const VARIANTS: { variant: Variant; threads: number }[] = [
+  { variant: 'st', threads: 1 },
+  { variant: 'mt', threads: 2 },
+];
+
+for (const { variant, threads } of VARIANTS) {
+  describe(`wasm ${variant} (${threads} thread${threads > 1 ? 's' : ''})`, () => {
+    test('scripted model: greedy output is exactly the script (raw, chat, one-shot)', async () => {
+      const r = await runChild(variant, 'scripted', { threads });
+      assert.ok(r.expected && r.expected.length > 10, 'manifest has the script');
+      assert.equal(r.raw.text, r.expected);
+      assert.equal(r.raw.finish, 'eos');
+      assert.equal(r.chat.text, r.expected);
+      assert.equal(r.chat2.text, r.expected);
+      assert.ok(r.chat2.nReused > 0, `second chat reuses the KV prefix (${r.chat2.nReused})`);
+      assert.equal(r.once, r.expected);
+      assert.equal(r.info.architecture, 'llama');
+      assert.equal(r.info.n_threads, threads);
+      assert.match(r.systemInfo, /WASM_SIMD = 1/);
+    });
+
+    test('bad input gives a status and a message, and the module stays usable', async () => {
+      const r = await runChild(variant, 'errors', { threads, ctx: 256 });
+      const want: Record<string, string> = {
+        noModel: 'no_model',
+        empty: 'model_invalid',
+        truncated: 'model_invalid',
+        wrongMagic: 'model_invalid',
+        html: 'model_invalid',
+        unknownType: 'model_invalid',
+        tooLarge: 'model_too_large',
+        badTruncated: 'model_invalid',
+        negative: 'invalid_argument',
+        nanTemperature: 'invalid_argument',
+        contextFull: 'context_full',
+        badMessages: 'invalid_argument',
+        stepWithout: 'invalid_argument',
+        agent: 'not_implemented',
+        memoryInit: 'not_implemented',
+      };
+      for (const [k, code] of Object.entries(want)) {
+        assert.ok(r[k], `${k} threw`);
+        assert.equal(r[k].code, code, `${k}: ${r[k].message}`);
+        assert.ok(r[k].message.length > 5, `${k} has a readable message`);
+      }
+      assert.match(r.html.message, /HTML/);
+      assert.match(r.unknownType.message, /type/);
+      assert.equal(r.zero.text, '', 'n_predict 0 generates nothing');
+      assert.equal(r.zero.finish, 'length');
+      assert.equal(r.after.text, r.expected, 'usable after all of that');
+    });
+
+    test('abort stops generation within one token, and the next generation works', async () => {
+      const r = await runChild(variant, 'abort', { threads, after: 5 });
+      assert.equal(r.finish, 'aborted');
+      assert.ok(r.generated >= 5 && r.generated <= 6, `stopped after ${r.generated} tokens`);
+      assert.equal(r.after.finish, 'length');
+      assert.ok(r.after.text.length > 0);
+    });
+  });
+}
+
+test('threaded build with 2 threads produces exactly the tokens of the single-thread build', async () => {
+  const [st, mt] = await Promise.all([runChild('st', 'tokens', { threads: 1 }), runChild('mt', 'tokens', { threads: 2 })]);
+  assert.ok(st.greedy.text.length > 20, 'a real amount of text');
+  assert.equal(mt.greedy.text, st.greedy.text, 'greedy text');
+  assert.deepEqual(mt.tokens, st.tokens, 'token ids');
+  assert.equal(mt.sampled.text, st.sampled.text, 'seeded sampling');
+  assert.notEqual(st.sampled.text, st.greedy.text, 'sampling differs from greedy (the seed matters)');
+});
