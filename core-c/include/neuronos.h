@@ -71,7 +71,9 @@
  *   neuronos_step_result *neuronos_wasm_step_result(void)          borrowed, static; filled by
  *                                                                 every step (layout below)
  *   void  neuronos_wasm_gen_end(void)
- *   int32_t *neuronos_wasm_abort_flag(void)                        borrowed; write 1 to stop
+ *   int32_t *neuronos_wasm_abort_flag(void)                        borrowed, static (the same
+ *                                                                 address for the module's life);
+ *                                                                 write 1 to stop
  *   char *neuronos_wasm_tokenize(const char *text, int add_special)   owned JSON array of ids
  *   char *neuronos_wasm_apply_template(const char *messages_json, const char *template_override,
  *                                      int add_assistant)          owned string
@@ -251,6 +253,10 @@ void neuronos_gen_end(neuronos_engine *eng);
 /* The abort flag: write non-zero from any thread to stop the running generation; llama.cpp's
  * abort callback and every step read it. Borrowed, lives as long as the engine. */
 volatile int32_t *neuronos_engine_abort_flag(neuronos_engine *eng);
+
+/* Makes the engine read (and clear, at begin) an outside flag instead of its own; NULL goes back
+ * to its own. The flag is borrowed and must outlive the engine's use of it. */
+void neuronos_engine_set_abort_flag(neuronos_engine *eng, volatile int32_t *flag);
 
 /* One-shot helper over begin/step/end. `on_piece` (may be NULL) receives each piece; returning
  * false stops the generation (finish reason ABORTED). *text_out (may be NULL) is owned. */

@@ -19,7 +19,8 @@ struct neuronos_engine {
     const struct llama_vocab *vocab;
     struct llama_sampler *smpl;
     char err[1024];
-    volatile int32_t abort_flag;
+    volatile int32_t own_abort;
+    volatile int32_t *abort_flag; /* &own_abort, or an outside flag */
 
     /* tokens whose keys/values are in the KV cache, in order (sequence 0) */
     int32_t *cache;
@@ -62,9 +63,13 @@ static neuronos_status set_err(neuronos_engine *eng, neuronos_status st, const c
 
 const char *neuronos_engine_last_error(const neuronos_engine *eng) { return eng ? eng->err : ""; }
 
-static bool abort_cb(void *data) { return ((neuronos_engine *)data)->abort_flag != 0; }
+static bool abort_cb(void *data) { return *((neuronos_engine *)data)->abort_flag != 0; }
 
-volatile int32_t *neuronos_engine_abort_flag(neuronos_engine *eng) { return &eng->abort_flag; }
+volatile int32_t *neuronos_engine_abort_flag(neuronos_engine *eng) { return eng->abort_flag; }
+
+void neuronos_engine_set_abort_flag(neuronos_engine *eng, volatile int32_t *flag) {
+    eng->abort_flag = flag ? flag : &eng->own_abort;
+}
 
 /* ------------------------------------------------------------------------- lifecycle ---- */
 
@@ -119,6 +124,7 @@ neuronos_status neuronos_engine_init(const neuronos_engine_params *params, neuro
     neuronos_engine *eng = calloc(1, sizeof *eng);
     if (!eng) return NEURONOS_ERR_OUT_OF_MEMORY;
     eng->params = p;
+    eng->abort_flag = &eng->own_abort;
     *out = eng;
     return NEURONOS_OK;
 }
@@ -487,7 +493,7 @@ static neuronos_status begin_tokens(neuronos_engine *eng, int32_t *toks, int32_t
     eng->sp = *params;
     eng->active = true;
     eng->done = false;
-    eng->abort_flag = 0;
+    *eng->abort_flag = 0;
     eng->res.n_prompt = n;
     eng->res.n_reused = common;
     eng->res.n_past = common;
@@ -561,7 +567,7 @@ neuronos_status neuronos_gen_step(neuronos_engine *eng, int32_t max_tokens, cons
         r->finish = eng->finish;
         return NEURONOS_OK;
     }
-    if (eng->abort_flag) finish(eng, NEURONOS_FINISH_ABORTED);
+    if (*eng->abort_flag) finish(eng, NEURONOS_FINISH_ABORTED);
 
     if (!eng->done && eng->n_eval < eng->n_prompt) {
         /* evaluate one prompt batch */
@@ -593,7 +599,7 @@ neuronos_status neuronos_gen_step(neuronos_engine *eng, int32_t max_tokens, cons
 
     const int32_t n_ctx = (int32_t)llama_n_ctx(eng->ctx);
     for (int32_t k = 0; k < max_tokens && !eng->done; k++) {
-        if (eng->abort_flag) { finish(eng, NEURONOS_FINISH_ABORTED); break; }
+        if (*eng->abort_flag) { finish(eng, NEURONOS_FINISH_ABORTED); break; }
         if (eng->n_generated >= eng->sp.n_predict) { finish(eng, NEURONOS_FINISH_LENGTH); break; }
         if (eng->n_cache >= n_ctx) { finish(eng, NEURONOS_FINISH_CONTEXT_FULL); break; }
         /* penalties see the prompt via accept() above; sample() accepts the new token itself */
@@ -642,7 +648,7 @@ neuronos_status neuronos_generate(neuronos_engine *eng, const char *prompt, cons
         if (st != NEURONOS_OK) break;
         if (r->piece_len > 0) {
             strbuf_put(&text, r->piece, (size_t)r->piece_len);
-            if (on_piece && !on_piece(r->piece, r->piece_len, user)) eng->abort_flag = 1;
+            if (on_piece && !on_piece(r->piece, r->piece_len, user)) *eng->abort_flag = 1;
         }
     } while (r->state != NEURONOS_GEN_DONE);
     if (finish_out) *finish_out = r ? r->finish : NEURONOS_FINISH_NONE;

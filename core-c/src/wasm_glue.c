@@ -20,7 +20,8 @@ static int g_status = NEURONOS_OK;
 static char g_error[1024];
 static const neuronos_step_result g_idle_result = {.piece = ""};
 static const neuronos_step_result *g_result = &g_idle_result;
-static int32_t g_dummy_abort = 0;
+/* one abort flag for the module's whole life: the client may hold its address (shared memory) */
+static volatile int32_t g_abort = 0;
 
 /* Records a status; the message comes from the engine unless one is given. */
 static int record(int status, const char *msg) {
@@ -63,7 +64,9 @@ EXPORT int neuronos_wasm_init(int threads, int ctx_size) {
     if (threads > 0) p.n_threads = threads;
     if (ctx_size < 0) return record(NEURONOS_ERR_INVALID_ARGUMENT, "ctx_size must be 0 (model default) or more");
     p.n_ctx = ctx_size;
-    return record(neuronos_engine_init(&p, &g_eng), "could not create the engine");
+    int st = neuronos_engine_init(&p, &g_eng);
+    if (st == NEURONOS_OK) neuronos_engine_set_abort_flag(g_eng, &g_abort);
+    return record(st, "could not create the engine");
 }
 
 EXPORT void neuronos_wasm_free(void) {
@@ -154,9 +157,7 @@ EXPORT void neuronos_wasm_gen_end(void) {
     g_result = &g_idle_result;
 }
 
-EXPORT int32_t *neuronos_wasm_abort_flag(void) {
-    return g_eng ? (int32_t *)neuronos_engine_abort_flag(g_eng) : &g_dummy_abort;
-}
+EXPORT int32_t *neuronos_wasm_abort_flag(void) { return (int32_t *)&g_abort; }
 
 EXPORT char *neuronos_wasm_generate(const char *prompt, int n_predict, float temp) {
     if (!need_engine()) return NULL;

@@ -1,0 +1,387 @@
+import { css, unsafeCSS } from 'lit';
+
+/**
+ * Palettes. Every colour is `var(--neuronos-x, <default>)`, so a page sets `--neuronos-x` on the
+ * element (or an ancestor) to theme it; the defaults differ between light and dark. All default
+ * pairs pass WCAG AA (4.5:1) for text.
+ */
+const light = unsafeCSS(`
+  --_bg: var(--neuronos-bg, #ffffff);
+  --_fg: var(--neuronos-fg, #1f2328);
+  --_muted: var(--neuronos-muted-fg, #57606a);
+  --_border: var(--neuronos-border, #c9d1d9);
+  --_accent: var(--neuronos-accent, #0a58ca);
+  --_accent-fg: var(--neuronos-accent-fg, #ffffff);
+  --_user-bg: var(--neuronos-user-bg, #e7f0fe);
+  --_user-fg: var(--neuronos-user-fg, #1f2328);
+  --_assistant-bg: var(--neuronos-assistant-bg, #f6f8fa);
+  --_assistant-fg: var(--neuronos-assistant-fg, #1f2328);
+  --_error-bg: var(--neuronos-error-bg, #fff0f0);
+  --_error-fg: var(--neuronos-error-fg, #a40e26);
+  --_code-bg: var(--neuronos-code-bg, #eaeef2);
+  --_link: var(--neuronos-link, #0a58ca);
+  --_input-bg: var(--neuronos-input-bg, #ffffff);
+  --_focus: var(--neuronos-focus-ring, #0a58ca);
+  color-scheme: light;
+`);
+
+const dark = unsafeCSS(`
+  --_bg: var(--neuronos-bg, #16181d);
+  --_fg: var(--neuronos-fg, #e6e8eb);
+  --_muted: var(--neuronos-muted-fg, #a3abb5);
+  --_border: var(--neuronos-border, #3d444d);
+  --_accent: var(--neuronos-accent, #8ab4f8);
+  --_accent-fg: var(--neuronos-accent-fg, #0b1a33);
+  --_user-bg: var(--neuronos-user-bg, #1d3250);
+  --_user-fg: var(--neuronos-user-fg, #e6e8eb);
+  --_assistant-bg: var(--neuronos-assistant-bg, #22262d);
+  --_assistant-fg: var(--neuronos-assistant-fg, #e6e8eb);
+  --_error-bg: var(--neuronos-error-bg, #3a1418);
+  --_error-fg: var(--neuronos-error-fg, #ffc2c6);
+  --_code-bg: var(--neuronos-code-bg, #2d333b);
+  --_link: var(--neuronos-link, #8ab4f8);
+  --_input-bg: var(--neuronos-input-bg, #1c1f25);
+  --_focus: var(--neuronos-focus-ring, #8ab4f8);
+  color-scheme: dark;
+`);
+
+export const styles = css`
+  /* Isolation: page CSS that reaches the host (inherited fonts, colours, line heights…) is reset;
+     everything inside is styled here. Page rules never match inside the shadow root. */
+  :host {
+    all: initial;
+    display: block;
+    contain: content;
+    ${light}
+  }
+  @media (prefers-color-scheme: dark) {
+    :host(:not([theme='light'])) {
+      ${dark}
+    }
+  }
+  :host([theme='dark']) {
+    ${dark}
+  }
+  :host([theme='light']) {
+    ${light}
+  }
+  :host([hidden]) {
+    display: none;
+  }
+
+  *,
+  *::before,
+  *::after {
+    box-sizing: border-box;
+  }
+
+  [hidden] {
+    display: none !important;
+  }
+
+  .container {
+    display: flex;
+    flex-direction: column;
+    gap: var(--neuronos-gap, 0.5rem);
+    height: 100%;
+    padding: var(--neuronos-padding, 0.75rem);
+    background: var(--_bg);
+    color: var(--_fg);
+    font-family: var(--neuronos-font-family, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif);
+    font-size: var(--neuronos-font-size, 15px);
+    line-height: 1.45;
+    text-align: start;
+    visibility: visible;
+    border: 1px solid var(--_border);
+    border-radius: var(--neuronos-radius, 10px);
+  }
+
+  .header {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: baseline;
+    justify-content: space-between;
+    gap: 0.25rem 0.75rem;
+  }
+  .title {
+    display: block;
+    font-weight: 600;
+    overflow-wrap: anywhere;
+  }
+  .status {
+    display: block;
+    color: var(--_muted);
+    font-size: 0.875em;
+  }
+
+  .errors {
+    display: block;
+    margin: 0;
+    padding: 0.5rem 0.75rem;
+    border-radius: calc(var(--neuronos-radius, 10px) * 0.6);
+    background: var(--_error-bg);
+    color: var(--_error-fg);
+  }
+  .errors p {
+    display: block;
+    margin: 0;
+    overflow-wrap: anywhere;
+  }
+  .errors p + p {
+    margin-top: 0.25rem;
+  }
+
+  .load-panel,
+  .progress {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 0.5rem 0.75rem;
+  }
+  .progress progress {
+    flex: 1 1 10rem;
+    accent-color: var(--_accent);
+  }
+  .progress-text {
+    color: var(--_muted);
+    font-size: 0.875em;
+  }
+  .hint {
+    display: block;
+    margin: 0;
+    color: var(--_muted);
+    font-size: 0.875em;
+  }
+
+  .messages {
+    display: flex;
+    flex-direction: column;
+    gap: 0.5rem;
+    flex: 1 1 auto;
+    min-height: var(--neuronos-messages-min-height, 6rem);
+    max-height: var(--neuronos-messages-max-height, 28rem);
+    overflow-y: auto;
+    padding: 0.25rem;
+    border-radius: calc(var(--neuronos-radius, 10px) * 0.6);
+  }
+  .empty {
+    margin: auto;
+    color: var(--_muted);
+    font-size: 0.875em;
+  }
+
+  .message {
+    display: block;
+    max-width: 92%;
+    padding: 0.5rem 0.75rem;
+    border-radius: var(--neuronos-radius, 10px);
+    overflow-wrap: anywhere;
+  }
+  .message.user {
+    align-self: flex-end;
+    background: var(--_user-bg);
+    color: var(--_user-fg);
+    white-space: pre-wrap;
+  }
+  .message.assistant {
+    align-self: flex-start;
+    background: var(--_assistant-bg);
+    color: var(--_assistant-fg);
+  }
+  .message.streaming .md::after {
+    content: '▍';
+    opacity: 0.6;
+  }
+  .meta {
+    display: block;
+    margin-top: 0.25rem;
+    color: var(--_muted);
+    font-size: 0.8em;
+  }
+  .message.assistant .meta {
+    color: var(--neuronos-assistant-muted-fg, var(--_muted));
+  }
+
+  /* rendered Markdown */
+  .md > :first-child {
+    margin-top: 0;
+  }
+  .md > :last-child {
+    margin-bottom: 0;
+  }
+  .md p,
+  .md ul,
+  .md ol,
+  .md pre,
+  .md blockquote,
+  .md table {
+    margin: 0.4em 0;
+  }
+  .md ul,
+  .md ol {
+    padding-inline-start: 1.4em;
+  }
+  .md h1,
+  .md h2,
+  .md h3,
+  .md h4,
+  .md h5,
+  .md h6 {
+    margin: 0.6em 0 0.3em;
+    font-size: 1.05em;
+    line-height: 1.3;
+  }
+  .md h1 {
+    font-size: 1.25em;
+  }
+  .md h2 {
+    font-size: 1.15em;
+  }
+  .md a {
+    color: var(--_link);
+    text-decoration: underline;
+  }
+  .md code {
+    font-family: var(--neuronos-mono-font-family, ui-monospace, 'SFMono-Regular', Menlo, Consolas, monospace);
+    font-size: 0.9em;
+    background: var(--_code-bg);
+    padding: 0.1em 0.3em;
+    border-radius: 4px;
+  }
+  .md pre {
+    overflow-x: auto;
+    padding: 0.5em 0.75em;
+    background: var(--_code-bg);
+    border-radius: 6px;
+  }
+  .md pre code {
+    padding: 0;
+    background: none;
+  }
+  .md blockquote {
+    padding-inline-start: 0.75em;
+    border-inline-start: 3px solid var(--_border);
+    color: inherit;
+  }
+  .md table {
+    border-collapse: collapse;
+  }
+  .md th,
+  .md td {
+    padding: 0.2em 0.5em;
+    border: 1px solid var(--_border);
+  }
+
+  .steps:empty {
+    display: none;
+  }
+
+  .composer {
+    display: flex;
+    gap: 0.5rem;
+    align-items: flex-end;
+  }
+  textarea {
+    flex: 1 1 auto;
+    min-height: 2.6em;
+    max-height: 12em;
+    resize: vertical;
+    padding: 0.5rem 0.6rem;
+    font: inherit;
+    color: var(--_fg);
+    background: var(--_input-bg);
+    border: 1px solid var(--_border);
+    border-radius: calc(var(--neuronos-radius, 10px) * 0.6);
+  }
+  textarea::placeholder {
+    color: var(--_muted);
+    opacity: 1;
+  }
+
+  button {
+    display: inline-block;
+    padding: 0.45rem 0.9rem;
+    font: inherit;
+    font-weight: 600;
+    color: var(--_accent-fg);
+    background: var(--_accent);
+    border: 1px solid var(--_accent);
+    border-radius: calc(var(--neuronos-radius, 10px) * 0.6);
+    cursor: pointer;
+  }
+  button.secondary {
+    color: var(--_fg);
+    background: transparent;
+    border-color: var(--_border);
+  }
+  button:disabled {
+    cursor: not-allowed;
+    opacity: 0.55;
+  }
+  button:focus-visible,
+  textarea:focus-visible,
+  input:focus-visible,
+  summary:focus-visible,
+  .messages:focus-visible {
+    outline: 2px solid var(--_focus);
+    outline-offset: 2px;
+  }
+
+  .settings {
+    display: block;
+    font-size: 0.9em;
+  }
+  .settings summary {
+    display: list-item;
+    cursor: pointer;
+    color: var(--_fg);
+    width: max-content;
+  }
+  .settings-body {
+    display: grid;
+    grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr));
+    gap: 0.5rem 0.75rem;
+    margin-top: 0.5rem;
+  }
+  .field {
+    display: flex;
+    flex-direction: column;
+    gap: 0.15rem;
+  }
+  .field label {
+    display: block;
+  }
+  .field input {
+    font: inherit;
+    padding: 0.3rem 0.4rem;
+    color: var(--_fg);
+    background: var(--_input-bg);
+    border: 1px solid var(--_border);
+    border-radius: 6px;
+  }
+  .settings-actions {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 0.5rem;
+    align-items: center;
+    grid-column: 1 / -1;
+  }
+
+  .visually-hidden {
+    position: absolute !important;
+    width: 1px !important;
+    height: 1px !important;
+    padding: 0 !important;
+    margin: -1px !important;
+    overflow: hidden !important;
+    clip: rect(0 0 0 0) !important;
+    white-space: nowrap !important;
+    border: 0 !important;
+  }
+
+  @media (prefers-reduced-motion: reduce) {
+    .message.streaming .md::after {
+      content: '';
+    }
+  }
+`;

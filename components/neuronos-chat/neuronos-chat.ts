@@ -1,0 +1,1242 @@
+/**
+ * `<neuronos-chat>` — a chat with a local model, in one tag. See the class's JSDoc for the
+ * attributes, events, parts and custom properties; `define.ts` registers the tag.
+ */
+import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { property, query, state } from 'lit/decorators.js';
+import { Directive, directive, type PartInfo, PartType } from 'lit/directive.js';
+import { noChange } from 'lit';
+import { ifDefined } from 'lit/directives/if-defined.js';
+import { keyed } from 'lit/directives/keyed.js';
+import { live } from 'lit/directives/live.js';
+import { repeat } from 'lit/directives/repeat.js';
+import { NeuronOS, NeuronOSError } from '../../src/neuronos.js';
+import type {
+  ChatMessage,
+  ChatOptions,
+  GenerationResult,
+  LoadOptions,
+  ModelInfo,
+  NeuronOSErrorCode,
+  NeuronOSOptions,
+  TokenStream,
+} from '../../src/neuronos.js';
+import type { LoadProgress } from '../../src/loader.js';
+import type { FinishReason, GenerationStats } from '../../src/protocol.js';
+import { markdownToText, renderMarkdown } from './markdown.js';
+import { styles } from './neuronos-chat.styles.js';
+
+// ---------------------------------------------------------------------------------------------
+// The client the element drives
+
+/**
+ * What the element needs from a NeuronOS client. `NeuronOS` implements it; tests inject a fake
+ * through {@link NeuronOSChat.clientFactory}.
+ */
+export interface ClientLike {
+  readonly variant: 'st' | 'mt';
+  readonly threads: number;
+  /** The conversation `chat()` continues (restored after a crash recovery). */
+  history: ChatMessage[];
+  loadModel(source: string, opts?: LoadOptions): Promise<ModelInfo>;
+  chat(message: string, opts?: ChatOptions): TokenStream;
+  resetChat(): void;
+  /** Replaces a crashed worker; the model must be loaded again. */
+  restart(): Promise<void>;
+  /** Ends the worker and frees its memory. */
+  dispose(): void;
+}
+
+/** Options the element passes when it creates its client. */
+export type ClientOptions = Pick<NeuronOSOptions, 'workerUrl' | 'wasmBase'>;
+
+export type ClientFactory = (opts: ClientOptions) => Promise<ClientLike>;
+
+// ---------------------------------------------------------------------------------------------
+// Events (one declaration each)
+
+export interface NeuronOSReadyDetail {
+  /** The loaded model's metadata. */
+  model: ModelInfo;
+  /** The URL it was loaded from. */
+  url: string;
+  /** 'mt' (threaded WASM build) or 'st'. */
+  variant: 'st' | 'mt';
+  /** Threads the model runs on. */
+  threads: number;
+}
+
+export interface NeuronOSProgressDetail {
+  phase: LoadProgress['phase'];
+  loaded: number;
+  /** 0 when unknown. */
+  total: number;
+  /** 0–100; -1 when the total is unknown. */
+  percent: number;
+}
+
+export interface NeuronOSTokenDetail {
+  piece: string;
+}
+
+export interface NeuronOSMessageDetail {
+  role: 'user' | 'assistant';
+  content: string;
+  /** Why the reply ended (null for the user's message). */
+  finish: FinishReason | null;
+  /** Speed and token counts of the reply (null for the user's message). */
+  stats: GenerationStats | null;
+}
+
+export interface NeuronOSErrorDetail {
+  code: NeuronOSErrorCode;
+  message: string;
+}
+
+/** Every event `<neuronos-chat>` fires: `bubbles` and `composed`, detail as typed here. */
+export interface NeuronOSChatEventMap {
+  'neuronos-ready': CustomEvent<NeuronOSReadyDetail>;
+  'neuronos-progress': CustomEvent<NeuronOSProgressDetail>;
+  'neuronos-token': CustomEvent<NeuronOSTokenDetail>;
+  'neuronos-message': CustomEvent<NeuronOSMessageDetail>;
+  'neuronos-error': CustomEvent<NeuronOSErrorDetail>;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface HTMLElementEventMap extends NeuronOSChatEventMap {}
+  interface HTMLElementTagNameMap {
+    'neuronos-chat': NeuronOSChat;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attribute validation
+
+export type LoadMode = 'click' | 'visible' | 'eager';
+export type Theme = 'light' | 'dark';
+export type Status = 'idle' | 'starting' | 'loading' | 'ready' | 'generating' | 'stopping' | 'restarting' | 'error';
+
+interface NumberSpec {
+  attr: string;
+  min: number;
+  max: number;
+  integer: boolean;
+  /** Value when the attribute is absent. */
+  fallback: number | undefined;
+}
+
+const SPECS = {
+  temperature: { attr: 'temperature', min: 0, max: 2, integer: false, fallback: 0.7 },
+  maxTokens: { attr: 'max-tokens', min: 1, max: 8192, integer: true, fallback: 512 },
+  contextSize: { attr: 'context-size', min: 128, max: 32768, integer: true, fallback: 2048 },
+  threads: { attr: 'threads', min: 1, max: 16, integer: true, fallback: undefined },
+} satisfies Record<string, NumberSpec>;
+
+const LOAD_MODES: readonly LoadMode[] = ['click', 'visible', 'eager'];
+
+/** Passes the attribute's text through untouched; the property setters validate it. */
+const rawConverter = {
+  fromAttribute: (v: string | null): string | null => v,
+  toAttribute: (v: unknown): string | null => (v === undefined || v === null ? null : String(v)),
+};
+
+function quote(raw: unknown): string {
+  const s = String(raw);
+  return `'${s.length > 40 ? s.slice(0, 40) + '…' : s}'`;
+}
+
+type Parsed<T> = { value: T; error?: string };
+
+/**
+ * An attribute/property value → a number in range. Absent → the default; not a number → rejected
+ * (the previous value stays); out of range → clamped; both with a message.
+ */
+function parseNumber(spec: NumberSpec, raw: unknown, previous: number | undefined): Parsed<number | undefined> {
+  if (raw === null || raw === undefined) return { value: spec.fallback };
+  const kind = spec.integer ? 'a whole number' : 'a number';
+  const range = `${kind} between ${spec.min} and ${spec.max}`;
+  let n: number;
+  if (typeof raw === 'number') n = raw;
+  else if (typeof raw === 'string') {
+    const s = raw.trim();
+    if (spec.fallback === undefined && (s === '' || s.toLowerCase() === 'auto')) return { value: undefined };
+    n = s === '' ? NaN : Number(s);
+  } else n = NaN;
+  if (!Number.isFinite(n)) return { value: previous, error: `${spec.attr} must be ${range}${spec.fallback === undefined ? " (or 'auto')" : ''}; got ${quote(raw)}` };
+  if (spec.integer && !Number.isInteger(n)) return { value: previous, error: `${spec.attr} must be ${range}; got ${quote(raw)}` };
+  if (n < spec.min || n > spec.max) {
+    const clamped = Math.min(spec.max, Math.max(spec.min, n));
+    return { value: clamped, error: `${spec.attr} must be ${range}; got ${quote(raw)}, using ${clamped}` };
+  }
+  return { value: n };
+}
+
+/** The file name of a model URL, for the Load button ("qwen2.5-0.5b-instruct-q4_0.gguf"). */
+export function modelNameFromUrl(url: string): string {
+  if (!url) return '';
+  let path = url;
+  try {
+    path = new URL(url, typeof location !== 'undefined' ? location.href : 'https://x.invalid/').pathname;
+  } catch {
+    path = url.split(/[?#]/)[0] ?? url;
+  }
+  const last = path.split('/').filter(Boolean).pop() ?? url;
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 * 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+  return `${(n / (1024 * 1024 * 1024)).toFixed(2)} GB`;
+}
+
+const PHASE_LABEL: Record<LoadProgress['phase'], string> = {
+  download: 'Downloading',
+  read: 'Reading the file',
+  load: 'Loading into memory',
+  ready: 'Ready',
+};
+
+/** A readable one-line message for an error; never a stack trace. */
+function describeError(err: NeuronOSError): string {
+  const first = (err.message || err.code).split('\n')[0]!.trim();
+  const text = first.length > 300 ? first.slice(0, 300) + '…' : first;
+  switch (err.code) {
+    case 'http_error':
+    case 'network':
+      return `Could not download the model: ${text}`;
+    case 'model_invalid':
+      return `This file is not a usable model: ${text}`;
+    case 'model_too_large':
+    case 'out_of_memory':
+      return `The model does not fit in memory: ${text}`;
+    case 'worker_failed':
+    case 'unsupported':
+      return `The AI engine could not start: ${text}`;
+    case 'context_full':
+      return `The conversation no longer fits in the context (clear it or raise context-size): ${text}`;
+    default:
+      return text;
+  }
+}
+
+function formatStats(stats: GenerationStats | null | undefined): string {
+  if (!stats || !Number.isFinite(stats.tokensPerSecond)) return '';
+  return `${stats.tokensPerSecond.toFixed(1)} tokens/s`;
+}
+
+const FINISH_NOTE: Partial<Record<FinishReason, string>> = {
+  aborted: 'Stopped',
+  length: 'Reached the max-tokens limit',
+  context_full: 'The context is full',
+};
+
+// ---------------------------------------------------------------------------------------------
+// Markdown rendering directive: re-renders only when the text changed
+
+class MarkdownDirective extends Directive {
+  private last: string | undefined;
+  constructor(part: PartInfo) {
+    super(part);
+    if (part.type !== PartType.CHILD) throw new Error('markdown() can only be used in child content');
+  }
+  render(text: string): DocumentFragment {
+    return renderMarkdown(text);
+  }
+  override update(_part: unknown, [text]: [string]): DocumentFragment | typeof noChange {
+    if (text === this.last) return noChange;
+    this.last = text;
+    return this.render(text);
+  }
+}
+const markdown = directive(MarkdownDirective);
+
+// ---------------------------------------------------------------------------------------------
+
+interface Entry {
+  id: number;
+  role: 'user' | 'assistant';
+  content: string;
+  streaming: boolean;
+  finish: FinishReason | null;
+  stats: GenerationStats | null;
+  /** Set when the reply broke off with an error. */
+  error?: string;
+}
+
+interface Turn {
+  stream: TokenStream;
+  reply: Entry;
+  stopped: boolean;
+}
+
+let nextEntryId = 1;
+let nextInstanceId = 1;
+
+/** How many crash recoveries in a row before the element gives up and asks for a click. */
+const MAX_RECOVERIES = 2;
+
+/**
+ * A chat with a language model that runs entirely in the visitor's browser (llama.cpp compiled
+ * to WebAssembly, in a worker). Replies stream in as sanitised Markdown.
+ *
+ * @summary Local, in-browser AI chat: one tag, no server.
+ *
+ * @fires {CustomEvent<NeuronOSReadyDetail>} neuronos-ready - A model finished loading. Detail: `{model, url, variant, threads}`.
+ * @fires {CustomEvent<NeuronOSProgressDetail>} neuronos-progress - Model download/load progress. Detail: `{phase, loaded, total, percent}`.
+ * @fires {CustomEvent<NeuronOSTokenDetail>} neuronos-token - A piece of the reply streamed in. Detail: `{piece}`.
+ * @fires {CustomEvent<NeuronOSMessageDetail>} neuronos-message - A message was sent (role 'user') or a reply ended (role 'assistant', with `finish` and `stats`). Detail: `{role, content, finish, stats}`.
+ * @fires {CustomEvent<NeuronOSErrorDetail>} neuronos-error - Something failed, or an attribute was invalid (code 'invalid_argument'). Detail: `{code, message}`.
+ *
+ * @attr {string} model - URL of the GGUF model (https, or relative to the page). Changing it loads the new model, following `load`.
+ * @attr {number} temperature - Sampling temperature, 0–2 (default 0.7). Applies to the next message.
+ * @attr {number} max-tokens - Most tokens a reply may have, 1–8192 (default 512). Applies to the next message.
+ * @attr {number} context-size - Context size in tokens, 128–32768 (default 2048). Applies at the next model load.
+ * @attr {number} threads - Threads for the threaded build, 1–16; absent or 'auto' = automatic. Applies at the next model load.
+ * @attr {string} system-prompt - System prompt placed before the conversation.
+ * @attr {string} placeholder - Placeholder text of the message box.
+ * @attr {string} chat-template - Chat template override (Jinja, or a llama.cpp built-in name such as "chatml").
+ * @attr {'click'|'visible'|'eager'} load - When to download the model: on a click of the Load button (default), when the element scrolls into view, or at once.
+ * @attr {boolean} hide-settings - Hides the settings panel.
+ * @attr {'light'|'dark'} theme - Forces a colour scheme; absent = follow `prefers-color-scheme`.
+ * @attr {string} worker-url - URL of neuronos-inference-worker.js (default: beside the script).
+ * @attr {string} wasm-base - Folder holding the WASM builds (default: the worker's folder).
+ *
+ * @csspart container - The element's outer box.
+ * @csspart header - The title row: model name and status.
+ * @csspart status - The status line (loading, ready, tokens per second).
+ * @csspart error - The error box (role="alert").
+ * @csspart load-button - The button that downloads and loads the model.
+ * @csspart progress - The model download/load progress row.
+ * @csspart messages - The conversation (role="log").
+ * @csspart message - Every message bubble.
+ * @csspart message-user - The visitor's messages.
+ * @csspart message-assistant - The model's replies.
+ * @csspart steps - The area for agent steps (empty for now).
+ * @csspart input - The message text box.
+ * @csspart send-button - The Send button.
+ * @csspart stop-button - The Stop button (shown while a reply streams).
+ * @csspart settings - The settings panel (a `<details>`).
+ *
+ * @cssprop [--neuronos-bg] - Background (light #ffffff, dark #16181d).
+ * @cssprop [--neuronos-fg] - Text colour (light #1f2328, dark #e6e8eb).
+ * @cssprop [--neuronos-muted-fg] - Secondary text: status, hints, reply details.
+ * @cssprop [--neuronos-border] - Border colour of the box, inputs and tables.
+ * @cssprop [--neuronos-accent] - Button background, progress bar.
+ * @cssprop [--neuronos-accent-fg] - Button text.
+ * @cssprop [--neuronos-user-bg] - Background of the visitor's messages.
+ * @cssprop [--neuronos-user-fg] - Text of the visitor's messages.
+ * @cssprop [--neuronos-assistant-bg] - Background of the model's replies.
+ * @cssprop [--neuronos-assistant-fg] - Text of the model's replies.
+ * @cssprop [--neuronos-assistant-muted-fg] - Reply details (speed, "Stopped") inside a reply.
+ * @cssprop [--neuronos-error-bg] - Background of the error box.
+ * @cssprop [--neuronos-error-fg] - Text of the error box.
+ * @cssprop [--neuronos-code-bg] - Background of code in replies.
+ * @cssprop [--neuronos-link] - Link colour in replies.
+ * @cssprop [--neuronos-input-bg] - Background of the text box and settings fields.
+ * @cssprop [--neuronos-focus-ring] - Focus outline colour.
+ * @cssprop [--neuronos-font-family] - Font (default system-ui).
+ * @cssprop [--neuronos-mono-font-family] - Font of code.
+ * @cssprop [--neuronos-font-size] - Base font size (default 15px).
+ * @cssprop [--neuronos-radius] - Corner radius (default 10px).
+ * @cssprop [--neuronos-gap] - Space between the rows (default 0.5rem).
+ * @cssprop [--neuronos-padding] - Inner padding of the box (default 0.75rem).
+ * @cssprop [--neuronos-messages-min-height] - Minimum height of the conversation (default 6rem).
+ * @cssprop [--neuronos-messages-max-height] - Maximum height of the conversation before it scrolls (default 28rem; `none` to grow).
+ */
+export class NeuronOSChat extends LitElement {
+  static override styles = styles;
+
+  /**
+   * Creates the element's client. Replace it (on the class, or a subclass) to use another
+   * client, e.g. a fake in tests. Called once per connected element, on the first load.
+   */
+  static clientFactory: ClientFactory = (opts) => NeuronOS.create(opts);
+
+  /** URL of the GGUF model. */
+  @property({ reflect: true }) model = '';
+
+  /** Sampling temperature, 0–2. Invalid values are clamped or rejected with a message. */
+  @property({ reflect: true, converter: rawConverter })
+  get temperature(): number {
+    return this._temperature;
+  }
+  set temperature(v: number | string | null | undefined) {
+    this._temperature = this.validateNumber('temperature', v, this._temperature) ?? SPECS.temperature.fallback;
+  }
+
+  /** Most tokens in a reply, 1–8192. */
+  @property({ attribute: 'max-tokens', reflect: true, converter: rawConverter })
+  get maxTokens(): number {
+    return this._maxTokens;
+  }
+  set maxTokens(v: number | string | null | undefined) {
+    this._maxTokens = this.validateNumber('maxTokens', v, this._maxTokens) ?? SPECS.maxTokens.fallback;
+  }
+
+  /** Context size in tokens, 128–32768; used at the next model load. */
+  @property({ attribute: 'context-size', reflect: true, converter: rawConverter })
+  get contextSize(): number {
+    return this._contextSize;
+  }
+  set contextSize(v: number | string | null | undefined) {
+    this._contextSize = this.validateNumber('contextSize', v, this._contextSize) ?? SPECS.contextSize.fallback;
+  }
+
+  /** Threads, 1–16, or undefined = automatic; used at the next model load. */
+  @property({ reflect: true, converter: rawConverter })
+  get threads(): number | undefined {
+    return this._threads;
+  }
+  set threads(v: number | string | null | undefined) {
+    this._threads = this.validateNumber('threads', v, this._threads);
+  }
+
+  /** System prompt placed before the conversation. */
+  @property({ attribute: 'system-prompt' }) systemPrompt = '';
+
+  /** Placeholder of the message box. */
+  @property() placeholder = '';
+
+  /** Chat template override. */
+  @property({ attribute: 'chat-template' }) chatTemplate = '';
+
+  /** When the model is downloaded: 'click' (default), 'visible' or 'eager'. */
+  @property({ reflect: true, converter: rawConverter })
+  get load(): LoadMode {
+    return this._load;
+  }
+  set load(v: LoadMode | string | null | undefined) {
+    if (v === null || v === undefined || v === '') {
+      this._load = 'click';
+      this.clearConfigError('load');
+    } else if ((LOAD_MODES as readonly string[]).includes(String(v).trim().toLowerCase())) {
+      this._load = String(v).trim().toLowerCase() as LoadMode;
+      this.clearConfigError('load');
+    } else {
+      this.reportConfigError('load', `load must be 'click', 'visible' or 'eager'; got ${quote(v)}`);
+    }
+  }
+
+  /** Hides the settings panel. */
+  @property({ type: Boolean, attribute: 'hide-settings', reflect: true }) hideSettings = false;
+
+  /** 'light' or 'dark'; undefined follows prefers-color-scheme. */
+  @property({ reflect: true, converter: rawConverter })
+  get theme(): Theme | undefined {
+    return this._theme;
+  }
+  set theme(v: Theme | string | null | undefined) {
+    if (v === null || v === undefined || v === '' || v === 'auto') {
+      this._theme = undefined;
+      this.clearConfigError('theme');
+    } else if (v === 'light' || v === 'dark') {
+      this._theme = v;
+      this.clearConfigError('theme');
+    } else {
+      this._theme = undefined;
+      this.reportConfigError('theme', `theme must be 'light' or 'dark'; got ${quote(v)}`);
+    }
+  }
+
+  /** URL of neuronos-inference-worker.js; default: beside the script. */
+  @property({ attribute: 'worker-url' }) workerUrl = '';
+
+  /** Folder of the WASM builds; default: the worker's folder. */
+  @property({ attribute: 'wasm-base' }) wasmBase = '';
+
+  // --- internal state -------------------------------------------------------------------------
+  private _temperature: number = SPECS.temperature.fallback;
+  private _maxTokens: number = SPECS.maxTokens.fallback;
+  private _contextSize: number = SPECS.contextSize.fallback;
+  private _threads: number | undefined = undefined;
+  private _load: LoadMode = 'click';
+  private _theme: Theme | undefined = undefined;
+
+  @state() private _status: Status = 'idle';
+  @state() private _progress: LoadProgress | null = null;
+  @state() private _messages: Entry[] = [];
+  @state() private _error: NeuronOSErrorDetail | null = null;
+  @state() private _configErrors = new Map<string, string>();
+  @state() private _info: ModelInfo | null = null;
+  @state() private _lastStats: GenerationStats | null = null;
+  @state() private _announcement = { id: 0, text: '' };
+  @state() private _loaded: { url: string; contextSize: number; threads: number | undefined } | null = null;
+
+  @query('textarea') private _input!: HTMLTextAreaElement | null;
+  @query('.messages') private _log!: HTMLElement | null;
+
+  private readonly _uid = nextInstanceId++;
+  private _client: ClientLike | null = null;
+  private _clientPromise: Promise<ClientLike> | null = null;
+  /** Bumped when the element tears down: async work of an older life is dropped. */
+  private _life = 0;
+  /** Bumped on every load: continuations of an older load are dropped. */
+  private _loadSeq = 0;
+  private _loadAbort: AbortController | null = null;
+  private _turn: Turn | null = null;
+  private _recoveries = 0;
+  private _observer: IntersectionObserver | null = null;
+  private _pendingEvents: Array<[keyof NeuronOSChatEventMap, unknown]> = [];
+  private _renderFrame = 0;
+  private _stickToBottom = true;
+
+  /**
+   * How long a stopped reply may take to end before the worker is restarted (the last resort;
+   * normally the worker answers within one token).
+   */
+  stopTimeoutMs = 10_000;
+
+  // --- public API -----------------------------------------------------------------------------
+
+  /** The current state: idle, starting, loading, ready, generating, stopping, restarting, error. */
+  get status(): Status {
+    return this._status;
+  }
+
+  /** The loaded model's metadata, or null. */
+  get modelInfo(): ModelInfo | null {
+    return this._info;
+  }
+
+  /**
+   * Whether `url` is in the local model cache, so it may load without asking. Always false for
+   * now: the cache comes with the model-delivery issue, which overrides this hook.
+   */
+  protected isCached(_url: string): boolean | Promise<boolean> {
+    return false;
+  }
+
+  /** Downloads and loads `model` now (what the Load button does). */
+  loadModel(): Promise<void> {
+    this._recoveries = 0;
+    return this.startLoad();
+  }
+
+  /** Sends a message (default: the text box's text). Resolves when the reply has ended. */
+  async send(text?: string): Promise<void> {
+    const fromInput = text === undefined;
+    const message = (fromInput ? (this._input?.value ?? '') : text).trim();
+    if (!message) return;
+    if (this._status !== 'ready' || !this._client) {
+      if (this._status === 'idle' || this._status === 'error') {
+        this.setError('no_model', this.model ? 'Load the model first (the Load model button).' : 'No model is set: give the element a model URL.');
+      }
+      return;
+    }
+    if (fromInput && this._input) this._input.value = '';
+    await this.runTurn(this._client, message);
+  }
+
+  /** Stops the streaming reply; it keeps the text it had. */
+  stop(): void {
+    const turn = this._turn;
+    if (!turn || turn.stopped) return;
+    turn.stopped = true;
+    turn.reply.streaming = false;
+    turn.reply.finish = 'aborted';
+    this._status = 'stopping';
+    try {
+      turn.stream.abort();
+    } catch {
+      /* the stream ends anyway */
+    }
+    this.requestUpdate();
+    this.focusInput();
+  }
+
+  /** Starts a new conversation (the model stays loaded). */
+  clear(): void {
+    this.stop();
+    this._client?.resetChat();
+    this._messages = [];
+    this._lastStats = null;
+    this._error = null;
+  }
+
+  // --- lifecycle ------------------------------------------------------------------------------
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    const pending = this._pendingEvents;
+    this._pendingEvents = [];
+    for (const [type, detail] of pending) this.emit(type, detail as never);
+    this.autoLoad();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this._observer?.disconnect();
+    this._observer = null;
+    // A move in the DOM (remove + insert in the same task) keeps the client; a removal ends it.
+    queueMicrotask(() => {
+      if (!this.isConnected) this.teardown();
+    });
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    const was = (k: string) => (changed as Map<string, unknown>).get(k);
+    const has = (k: string) => (changed as Map<string, unknown>).has(k);
+    // first-time values are handled by connectedCallback → autoLoad
+    if (has('model') && was('model') !== undefined) this.modelChanged();
+    else if (has('load') && was('load') !== undefined && this._status === 'idle') {
+      this._observer?.disconnect();
+      this._observer = null;
+      this.autoLoad();
+    }
+    if ((has('workerUrl') && was('workerUrl') !== undefined) || (has('wasmBase') && was('wasmBase') !== undefined)) {
+      // a client with the old URLs is of no use: the next load starts a new one
+      if (this._client || this._clientPromise) {
+        this.teardown();
+        this.autoLoad();
+      }
+    }
+  }
+
+  protected override updated(): void {
+    if (this._stickToBottom && this._log) this._log.scrollTop = this._log.scrollHeight;
+  }
+
+  // --- loading --------------------------------------------------------------------------------
+
+  private autoLoad(): void {
+    if (!this.isConnected || this._status !== 'idle' || !this.model) return;
+    const url = this.model;
+    switch (this._load) {
+      case 'eager':
+        void this.startLoad();
+        break;
+      case 'visible':
+        if (typeof IntersectionObserver === 'undefined') {
+          void this.startLoad();
+          break;
+        }
+        this._observer?.disconnect();
+        this._observer = new IntersectionObserver((entries) => {
+          if (!entries.some((e) => e.isIntersecting)) return;
+          this._observer?.disconnect();
+          this._observer = null;
+          if (this._status === 'idle' && this.model === url) void this.startLoad();
+        });
+        this._observer.observe(this);
+        break;
+      case 'click': {
+        const life = this._life;
+        void Promise.resolve()
+          .then(() => this.isCached(url))
+          .then(
+            (cached) => {
+              if (cached && life === this._life && this._status === 'idle' && this.model === url && this.isConnected) void this.startLoad();
+            },
+            () => undefined,
+          );
+        break;
+      }
+    }
+  }
+
+  private modelChanged(): void {
+    if (!this.isConnected) return;
+    this.endTurn();
+    this._loadSeq++;
+    this._loadAbort?.abort();
+    this._loadAbort = null;
+    this._observer?.disconnect();
+    this._observer = null;
+    this._info = null;
+    this._loaded = null;
+    this._progress = null;
+    this._messages = [];
+    this._lastStats = null;
+    this._error = null;
+    this._status = 'idle';
+    this._recoveries = 0;
+    this.autoLoad();
+  }
+
+  private clientOptions(): ClientOptions {
+    const o: ClientOptions = {};
+    if (this.workerUrl) o.workerUrl = this.workerUrl;
+    if (this.wasmBase) o.wasmBase = this.wasmBase;
+    return o;
+  }
+
+  private getClient(): Promise<ClientLike> {
+    if (this._client) return Promise.resolve(this._client);
+    if (!this._clientPromise) {
+      const life = this._life;
+      const factory = (this.constructor as typeof NeuronOSChat).clientFactory;
+      const p = Promise.resolve()
+        .then(() => factory(this.clientOptions()))
+        .then(
+          (client) => {
+            if (life !== this._life) {
+              client.dispose();
+              throw new NeuronOSError('aborted', 'the element was removed from the page');
+            }
+            this._client = client;
+            return client;
+          },
+          (e: unknown) => {
+            if (this._clientPromise === p) this._clientPromise = null;
+            throw e;
+          },
+        );
+      this._clientPromise = p;
+    }
+    return this._clientPromise;
+  }
+
+  /** Loads `model`; `restore` puts a conversation back after a crash recovery. */
+  private async startLoad(restore?: ChatMessage[]): Promise<void> {
+    const url = this.model;
+    if (!url) {
+      this.setError('invalid_argument', 'No model is set: give the element a model URL.');
+      return;
+    }
+    this.endTurn();
+    this._loadAbort?.abort();
+    const ctrl = new AbortController();
+    this._loadAbort = ctrl;
+    const seq = ++this._loadSeq;
+    const life = this._life;
+    const stale = () => seq !== this._loadSeq || life !== this._life;
+    this._observer?.disconnect();
+    this._observer = null;
+    this._status = 'starting';
+    this._progress = null;
+    this._info = null;
+    this._loaded = null;
+    if (!restore) {
+      this._error = null;
+      this._messages = [];
+      this._lastStats = null;
+    }
+    const contextSize = this._contextSize;
+    const threads = this._threads;
+    try {
+      const client = await this.getClient();
+      if (stale()) return;
+      this._status = 'loading';
+      const info = await client.loadModel(url, {
+        signal: ctrl.signal,
+        contextSize,
+        ...(threads !== undefined ? { threads } : {}),
+        onProgress: (p) => {
+          if (stale()) return;
+          this._progress = p;
+          this.emit('neuronos-progress', { phase: p.phase, loaded: p.loaded, total: p.total, percent: p.percent });
+        },
+      });
+      if (stale()) return;
+      if (restore) client.history = restore;
+      this._info = info;
+      this._loaded = { url, contextSize, threads };
+      this._progress = null;
+      this._status = 'ready';
+      this.announce(`${info.name || modelNameFromUrl(url)} is loaded.`);
+      this.emit('neuronos-ready', {
+        model: info,
+        url,
+        variant: client.variant,
+        threads: info.n_threads > 0 ? info.n_threads : client.threads,
+      });
+    } catch (e) {
+      if (stale()) return;
+      this._progress = null;
+      this.handleError(e);
+    } finally {
+      if (this._loadAbort === ctrl) this._loadAbort = null;
+    }
+  }
+
+  // --- chatting -------------------------------------------------------------------------------
+
+  private chatOptions(): ChatOptions {
+    const o: ChatOptions = { temperature: this._temperature, maxTokens: this._maxTokens };
+    if (this.systemPrompt) o.systemPrompt = this.systemPrompt;
+    if (this.chatTemplate) o.template = this.chatTemplate;
+    return o;
+  }
+
+  private async runTurn(client: ClientLike, message: string): Promise<void> {
+    const user: Entry = { id: nextEntryId++, role: 'user', content: message, streaming: false, finish: null, stats: null };
+    const reply: Entry = { id: nextEntryId++, role: 'assistant', content: '', streaming: true, finish: null, stats: null };
+    this._messages = [...this._messages, user, reply];
+    this._error = null;
+    this._stickToBottom = true;
+    this.emit('neuronos-message', { role: 'user', content: message, finish: null, stats: null });
+    this._status = 'generating';
+    let stream: TokenStream;
+    try {
+      stream = client.chat(message, this.chatOptions());
+    } catch (e) {
+      reply.streaming = false;
+      this.turnFailed(reply, e);
+      return;
+    }
+    const turn: Turn = { stream, reply, stopped: false };
+    this._turn = turn;
+    const current = () => this._turn === turn;
+    try {
+      for await (const piece of stream) {
+        if (turn.stopped || !current()) break;
+        reply.content += piece;
+        this.emit('neuronos-token', { piece });
+        this.scheduleStreamRender();
+      }
+      const result = await this.settle(turn);
+      if (!current()) return;
+      this.finishTurn(turn, result);
+    } catch (e) {
+      if (!current()) return;
+      const err = NeuronOSError.from(e, 'internal');
+      if (turn.stopped && err.code === 'aborted') {
+        this.finishTurn(turn, null);
+        return;
+      }
+      this._turn = null;
+      reply.streaming = false;
+      this.turnFailed(reply, err);
+    }
+  }
+
+  /** The stream's result; after a Stop, at most `stopTimeoutMs` before restarting the worker. */
+  private settle(turn: Turn): Promise<GenerationResult | null> {
+    if (!turn.stopped) return turn.stream.result;
+    return new Promise<GenerationResult | null>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        // the worker did not end the generation: the last resort is a new worker
+        if (this._turn !== turn) return resolve(null);
+        this._turn = null;
+        this.finishTurn(turn, null, false);
+        void this.recover(new NeuronOSError('aborted', 'the reply did not stop in time; the AI engine was restarted'), false);
+        resolve(null);
+      }, this.stopTimeoutMs);
+      turn.stream.result.then(
+        (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  private finishTurn(turn: Turn, result: GenerationResult | null, setReady = true): void {
+    if (this._turn === turn) this._turn = null;
+    const reply = turn.reply;
+    reply.streaming = false;
+    reply.finish = turn.stopped ? 'aborted' : (result?.finish ?? 'none');
+    reply.stats = result?.stats ?? null;
+    if (!turn.stopped && result && !reply.content && result.text) reply.content = result.text;
+    if (result?.stats) this._lastStats = result.stats;
+    if (reply.finish !== 'aborted') this._recoveries = 0;
+    if (setReady) this._status = 'ready';
+    this.cancelStreamRender();
+    this.requestUpdate();
+    const text = markdownToText(reply.content);
+    this.announce(turn.stopped ? `Stopped. ${text}` : text || 'The reply is empty.');
+    this.emit('neuronos-message', { role: 'assistant', content: reply.content, finish: reply.finish, stats: reply.stats });
+  }
+
+  private turnFailed(reply: Entry, e: unknown): void {
+    const err = NeuronOSError.from(e, 'internal');
+    reply.error = err.code === 'wasm_crashed' ? 'Interrupted: the AI engine crashed.' : `Interrupted: ${describeError(err)}`;
+    this.cancelStreamRender();
+    this.requestUpdate();
+    this.handleError(err);
+  }
+
+  /** Ends the running turn without waiting (model change, load, teardown). */
+  private endTurn(): void {
+    const turn = this._turn;
+    if (!turn) return;
+    this._turn = null;
+    turn.stopped = true;
+    turn.reply.streaming = false;
+    turn.reply.finish = 'aborted';
+    try {
+      turn.stream.abort();
+    } catch {
+      /* ignore */
+    }
+  }
+
+  /** Replies re-render at most once per frame while they stream. */
+  private scheduleStreamRender(): void {
+    if (this._renderFrame) return;
+    if (typeof requestAnimationFrame === 'undefined' || document.visibilityState === 'hidden') {
+      this.requestUpdate();
+      return;
+    }
+    this._renderFrame = requestAnimationFrame(() => {
+      this._renderFrame = 0;
+      this.requestUpdate();
+    });
+  }
+
+  private cancelStreamRender(): void {
+    if (this._renderFrame) cancelAnimationFrame(this._renderFrame);
+    this._renderFrame = 0;
+  }
+
+  // --- errors and recovery --------------------------------------------------------------------
+
+  private handleError(e: unknown): void {
+    const err = NeuronOSError.from(e, 'internal');
+    if (err.code === 'wasm_crashed') {
+      void this.recover(err);
+      return;
+    }
+    this._status = this._info && this._client ? 'ready' : 'error';
+    this.setError(err.code, describeError(err));
+  }
+
+  /** A crashed worker: restart it, load the model again, put the conversation back. */
+  private async recover(err: NeuronOSError, report = true): Promise<void> {
+    const client = this._client;
+    const life = this._life;
+    if (report) this.emit('neuronos-error', { code: err.code, message: describeError(err) });
+    this._recoveries++;
+    if (!client || this._recoveries > MAX_RECOVERIES) {
+      this._info = null;
+      this._loaded = null;
+      this._status = 'error';
+      this._error = { code: err.code, message: 'The AI engine crashed again. Load the model to try once more.' };
+      return;
+    }
+    const history = [...(client.history ?? [])];
+    this._loadSeq++;
+    this._status = 'restarting';
+    this._info = null;
+    this._error = { code: err.code, message: 'The AI engine crashed; restarting it…' };
+    try {
+      await client.restart();
+    } catch (e) {
+      if (life !== this._life) return;
+      // the client is beyond repair: the next load starts a new one
+      this.dropClient();
+      this._status = 'error';
+      this.setError(NeuronOSError.from(e, 'worker_failed').code, describeError(NeuronOSError.from(e, 'worker_failed')));
+      return;
+    }
+    if (life !== this._life) return;
+    await this.startLoad(history);
+    if (life === this._life && this._status === 'ready') {
+      this._error = { code: err.code, message: 'The AI engine crashed and was restarted; the model is loaded again.' };
+    }
+  }
+
+  private setError(code: NeuronOSErrorCode, message: string): void {
+    this._error = { code, message };
+    this.emit('neuronos-error', { code, message });
+  }
+
+  private dropClient(): void {
+    const c = this._client;
+    this._client = null;
+    this._clientPromise = null;
+    try {
+      c?.dispose();
+    } catch {
+      /* already gone */
+    }
+  }
+
+  /** Removed from the page: end the client, forget everything; a re-insert starts afresh. */
+  private teardown(): void {
+    this._life++;
+    this._loadSeq++;
+    this._loadAbort?.abort();
+    this._loadAbort = null;
+    this.endTurn();
+    this.cancelStreamRender();
+    this.dropClient();
+    this._status = 'idle';
+    this._progress = null;
+    this._info = null;
+    this._loaded = null;
+    this._messages = [];
+    this._error = null;
+    this._lastStats = null;
+    this._recoveries = 0;
+  }
+
+  // --- attribute validation -------------------------------------------------------------------
+
+  private validateNumber(key: keyof typeof SPECS, raw: unknown, previous: number | undefined): number | undefined {
+    const spec: NumberSpec = SPECS[key];
+    const { value, error } = parseNumber(spec, raw, previous);
+    if (error) this.reportConfigError(spec.attr, error);
+    else this.clearConfigError(spec.attr);
+    return value;
+  }
+
+  private reportConfigError(attr: string, message: string): void {
+    const next = new Map(this._configErrors ?? []);
+    next.set(attr, message);
+    this._configErrors = next;
+    this.emit('neuronos-error', { code: 'invalid_argument', message });
+  }
+
+  private clearConfigError(attr: string): void {
+    if (!this._configErrors?.has(attr)) return;
+    const next = new Map(this._configErrors);
+    next.delete(attr);
+    this._configErrors = next;
+  }
+
+  // --- helpers --------------------------------------------------------------------------------
+
+  private emit<K extends keyof NeuronOSChatEventMap>(type: K, detail: NeuronOSChatEventMap[K]['detail']): void {
+    if (!this.isConnected) {
+      // e.g. an invalid attribute while the element is created: told once it is on the page
+      (this._pendingEvents ??= []).push([type, detail]);
+      return;
+    }
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  }
+
+  private announce(text: string): void {
+    this._announcement = { id: (this._announcement?.id ?? 0) + 1, text };
+  }
+
+  private focusInput(): void {
+    // after the update, so a re-rendered composer does not lose it
+    void this.updateComplete.then(() => this._input?.focus());
+  }
+
+  private onKeyDown(e: KeyboardEvent): void {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      void this.send();
+    } else if (e.key === 'Escape' && this._turn) {
+      e.preventDefault();
+      this.stop();
+    }
+  }
+
+  private onSendClick(): void {
+    void this.send();
+    this.focusInput();
+  }
+
+  private onLogScroll(): void {
+    const log = this._log;
+    if (log) this._stickToBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
+  }
+
+  private onSetting(key: 'temperature' | 'maxTokens' | 'contextSize', e: Event): void {
+    const value = (e.target as HTMLInputElement).value;
+    this[key] = value;
+    this.requestUpdate(); // re-syncs the field when the value was rejected
+  }
+
+  // --- rendering ------------------------------------------------------------------------------
+
+  private statusText(): string {
+    switch (this._status) {
+      case 'idle':
+        return this.model ? 'Not loaded' : 'No model set';
+      case 'starting':
+        return 'Starting the AI engine…';
+      case 'loading':
+        return 'Loading the model…';
+      case 'ready':
+        return 'Ready';
+      case 'generating':
+        return 'Writing a reply…';
+      case 'stopping':
+        return 'Stopping…';
+      case 'restarting':
+        return 'Restarting the AI engine…';
+      case 'error':
+        return 'Not loaded (error)';
+    }
+  }
+
+  private renderProgress(): TemplateResult | typeof nothing {
+    if (this._status !== 'starting' && this._status !== 'loading' && this._status !== 'restarting') return nothing;
+    const p = this._progress;
+    const pct = p && p.percent >= 0 ? Math.round(p.percent) : undefined;
+    let text = this._status === 'starting' ? 'Starting the AI engine…' : this._status === 'restarting' ? 'Restarting…' : 'Preparing…';
+    if (p) {
+      text = `${PHASE_LABEL[p.phase]}: ${formatBytes(p.loaded)}${p.total > 0 ? ` of ${formatBytes(p.total)}` : ''}${pct !== undefined ? ` (${pct}%)` : ''}`;
+    }
+    return html`<div part="progress" class="progress" data-phase=${p?.phase ?? this._status}>
+      <progress aria-label="Model loading progress" max="100" value=${ifDefined(pct)}></progress>
+      <span class="progress-text">${text}</span>
+    </div>`;
+  }
+
+  private renderLoadPanel(name: string): TemplateResult | typeof nothing {
+    if (this._status !== 'idle' && this._status !== 'error') return nothing;
+    if (!this.model) return html`<p class="hint">Set the <code>model</code> attribute to the URL of a GGUF model.</p>`;
+    const hint =
+      this._load === 'visible' && this._status === 'idle'
+        ? 'It loads when the chat scrolls into view, or now:'
+        : 'The model is downloaded and runs in this browser.';
+    return html`<div class="load-panel">
+      <button part="load-button" type="button" aria-describedby="load-hint-${this._uid}" @click=${() => void this.loadModel()}>
+        ${this._status === 'error' ? 'Retry loading' : 'Load model'}
+      </button>
+      <span class="hint" id="load-hint-${this._uid}">${hint} (${name})</span>
+    </div>`;
+  }
+
+  private renderMessage(m: Entry): TemplateResult {
+    const who = m.role === 'user' ? 'You' : 'Assistant';
+    const notes: string[] = [];
+    if (m.role === 'assistant' && !m.streaming) {
+      if (m.error) notes.push(m.error);
+      else {
+        const note = m.finish ? FINISH_NOTE[m.finish] : undefined;
+        if (note) notes.push(note);
+        const tps = formatStats(m.stats);
+        if (tps) notes.push(`${m.stats!.generatedTokens} tokens · ${tps}`);
+      }
+    }
+    return html`<div
+      part="message message-${m.role}"
+      class="message ${m.role}${m.streaming ? ' streaming' : ''}"
+      data-finish=${ifDefined(m.finish ?? undefined)}
+    >
+      <span class="visually-hidden">${who}:</span>
+      ${m.role === 'user' ? html`<div class="text">${m.content}</div>` : html`<div class="md">${markdown(m.content)}</div>`}
+      ${notes.length ? html`<span class="meta">${notes.join(' · ')}</span>` : nothing}
+    </div>`;
+  }
+
+  private renderSettings(): TemplateResult | typeof nothing {
+    if (this.hideSettings) return nothing;
+    const id = (s: string) => `${s}-${this._uid}`;
+    const loaded = this._loaded;
+    const needsReload = !!loaded && (loaded.contextSize !== this._contextSize || loaded.threads !== this._threads);
+    return html`<details part="settings" class="settings">
+      <summary>Settings</summary>
+      <div class="settings-body">
+        <div class="field">
+          <label for=${id('temperature')}>Temperature (0–2)</label>
+          <input
+            id=${id('temperature')}
+            type="number"
+            min="0"
+            max="2"
+            step="0.1"
+            .value=${live(String(this._temperature))}
+            @change=${(e: Event) => this.onSetting('temperature', e)}
+          />
+        </div>
+        <div class="field">
+          <label for=${id('max-tokens')}>Max tokens (1–8192)</label>
+          <input
+            id=${id('max-tokens')}
+            type="number"
+            min="1"
+            max="8192"
+            step="1"
+            .value=${live(String(this._maxTokens))}
+            @change=${(e: Event) => this.onSetting('maxTokens', e)}
+          />
+        </div>
+        <div class="field">
+          <label for=${id('context-size')}>Context size (128–32768)</label>
+          <input
+            id=${id('context-size')}
+            type="number"
+            min="128"
+            max="32768"
+            step="128"
+            aria-describedby=${id('context-hint')}
+            .value=${live(String(this._contextSize))}
+            @change=${(e: Event) => this.onSetting('contextSize', e)}
+          />
+        </div>
+        <div class="settings-actions">
+          <span class="hint" id=${id('context-hint')}>Context size applies when the model loads.</span>
+          ${needsReload
+            ? html`<button type="button" class="secondary" @click=${() => void this.loadModel()}>Reload model</button>`
+            : nothing}
+          <button type="button" class="secondary" ?disabled=${this._messages.length === 0} @click=${() => this.clear()}>
+            Clear conversation
+          </button>
+        </div>
+      </div>
+    </details>`;
+  }
+
+  protected override render(): TemplateResult {
+    const name = this._info?.name && this._info.name !== '' ? this._info.name : modelNameFromUrl(this.model);
+    const generating = this._status === 'generating';
+    const errors = [...(this._configErrors?.entries() ?? [])].map(([attr, message]) => ({ key: `attr:${attr}`, code: 'invalid_argument', message }));
+    if (this._error) errors.push({ key: 'runtime', code: this._error.code, message: this._error.message });
+    const tps = formatStats(this._lastStats);
+    return html`<div part="container" class="container">
+      <div part="header" class="header">
+        <span class="title">${name || 'NeuronOS chat'}</span>
+        <span part="status" class="status" data-status=${this._status}
+          >${this.statusText()}${tps && (this._status === 'ready' || this._status === 'generating')
+            ? html` · <span class="tps">last reply ${tps}</span>`
+            : nothing}</span
+        >
+      </div>
+      <div part="error" class="errors" role="alert" ?hidden=${errors.length === 0}>
+        ${repeat(
+          errors,
+          (e) => e.key,
+          (e) => html`<p data-code=${e.code}>${e.message}</p>`,
+        )}
+      </div>
+      ${this.renderLoadPanel(name)} ${this.renderProgress()}
+      <div
+        part="messages"
+        class="messages"
+        role="log"
+        aria-label="Conversation"
+        aria-live="off"
+        aria-busy=${generating ? 'true' : 'false'}
+        tabindex="0"
+        @scroll=${this.onLogScroll}
+      >
+        ${this._messages.length === 0
+          ? html`<p class="empty">${this._status === 'ready' ? 'Ask anything.' : 'No messages yet.'}</p>`
+          : repeat(
+              this._messages,
+              (m) => m.id,
+              (m) => this.renderMessage(m),
+            )}
+      </div>
+      <div part="steps" class="steps"></div>
+      <div class="composer">
+        <label class="visually-hidden" for="input-${this._uid}">Message</label>
+        <textarea
+          id="input-${this._uid}"
+          part="input"
+          rows="2"
+          placeholder=${this.placeholder || 'Type a message…'}
+          aria-describedby="input-hint-${this._uid}"
+          @keydown=${this.onKeyDown}
+        ></textarea>
+        <span class="visually-hidden" id="input-hint-${this._uid}">Enter sends, Shift+Enter starts a new line, Escape stops the reply.</span>
+        <button part="send-button" type="button" ?hidden=${generating} ?disabled=${this._status !== 'ready'} @click=${this.onSendClick}>
+          Send
+        </button>
+        <button part="stop-button" type="button" ?hidden=${!generating} @click=${() => this.stop()}>Stop</button>
+      </div>
+      ${this.renderSettings()}
+      <div class="visually-hidden" role="status" aria-live="polite" aria-atomic="true">
+        ${keyed(this._announcement.id, html`<p>${this._announcement.text}</p>`)}
+      </div>
+    </div>`;
+  }
+}

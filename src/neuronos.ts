@@ -1,0 +1,351 @@
+/**
+ * NeuronOS — the headless, Promise-based API (dist/neuronos.js). No DOM: usable from a bundler
+ * or a plain `<script type="module">`.
+ *
+ * ```js
+ * import { NeuronOS } from './neuronos.js';
+ * const ai = await NeuronOS.create();
+ * await ai.loadModel('https://huggingface.co/…/model.gguf', { onProgress: (p) => console.log(p.percent) });
+ * for await (const piece of ai.chat('Hello!')) output.textContent += piece;
+ * ```
+ */
+import { NeuronOSError, type NeuronOSErrorCode } from './errors.js';
+import { fetchModel, type ModelSource, type LoadProgress } from './loader.js';
+import type {
+  ChatMessage,
+  ClientToWorker,
+  EventMap,
+  GenerationResult,
+  ModelInfo,
+  ReadyMessage,
+  RequestMap,
+  RequestType,
+  SamplingOptions,
+  WorkerToClient,
+} from './protocol.js';
+
+export { NeuronOSError };
+export type { NeuronOSErrorCode, ChatMessage, GenerationResult, ModelInfo, SamplingOptions, LoadProgress, ModelSource };
+
+export interface NeuronOSOptions {
+  /** URL of neuronos-inference-worker.js; default: beside this module. */
+  workerUrl?: string | URL;
+  /** Folder holding neuronos-worker{,-st}.{js,wasm}; default: the worker's folder. */
+  wasmBase?: string | URL;
+  /** Use the single-thread build even on a cross-origin isolated page. */
+  forceSingleThread?: boolean;
+  /** Milliseconds to wait for the worker to start (default 30 000). */
+  startTimeoutMs?: number;
+}
+
+export interface LoadOptions {
+  onProgress?: (p: LoadProgress) => void;
+  signal?: AbortSignal;
+  /** Context size in tokens (default 2048; 0 = the model's own, capped at 4096). */
+  contextSize?: number;
+  /** Threads for the threaded build (default: all cores, at most 8). */
+  threads?: number;
+}
+
+export interface GenerateOptions extends SamplingOptions {
+  signal?: AbortSignal;
+}
+
+export interface ChatOptions extends GenerateOptions {
+  /** System prompt, placed first in the conversation. */
+  systemPrompt?: string;
+  /** Chat template override (a Jinja template or a llama.cpp built-in name such as "chatml"). */
+  template?: string;
+}
+
+/** An async iterable of text pieces; `result` resolves when the generation ends. */
+export interface TokenStream extends AsyncIterable<string> {
+  readonly result: Promise<GenerationResult>;
+  /** Stops this generation (the stream ends, `result` resolves with finish 'aborted'). */
+  abort(): void;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: NeuronOSError) => void;
+  onEvent?: (event: keyof EventMap, data: EventMap[keyof EventMap]) => void;
+}
+
+const defaultWorkerUrl = (): URL => new URL('./neuronos-inference-worker.js', import.meta.url);
+
+/** Starts a worker; from another origin (a CDN) through a same-origin blob: trampoline. */
+function spawnWorker(workerUrl: URL, wasmBase: URL | undefined, forceSingleThread: boolean): Worker {
+  const base = wasmBase ?? new URL('./', workerUrl);
+  const sameOrigin = typeof location !== 'undefined' && workerUrl.origin === location.origin;
+  if (sameOrigin) {
+    const u = new URL(workerUrl);
+    if (wasmBase) u.searchParams.set('wasmBase', base.href);
+    if (forceSingleThread) u.searchParams.set('st', '1');
+    return new Worker(u);
+  }
+  const cfg = JSON.stringify({ wasmBase: base.href, forceSingleThread });
+  const src = `self.NEURONOS_WORKER_CONFIG=${cfg};importScripts(${JSON.stringify(workerUrl.href)});`;
+  return new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+}
+
+export class NeuronOS {
+  /** 'mt' (threaded build) or 'st'. */
+  readonly variant: 'st' | 'mt';
+  /** Threads the worker can use. */
+  readonly threads: number;
+  readonly simd: boolean;
+  /** The conversation `chat()` keeps (system prompt excluded). */
+  history: ChatMessage[] = [];
+
+  private worker: Worker;
+  private readonly opts: NeuronOSOptions;
+  private nextId = 1;
+  private pending = new Map<number, Pending>();
+  private abortFlag: Int32Array | null = null;
+  private abortIndex = 0;
+  private active = new Set<number>();
+  private disposed = false;
+  private info: ModelInfo | null = null;
+
+  private constructor(worker: Worker, ready: ReadyMessage, opts: NeuronOSOptions) {
+    this.worker = worker;
+    this.opts = opts;
+    this.variant = ready.variant;
+    this.threads = ready.threads;
+    this.simd = ready.simd;
+    this.attach(worker, ready);
+  }
+
+  /** Starts the worker and waits for its WASM module. */
+  static async create(opts: NeuronOSOptions = {}): Promise<NeuronOS> {
+    const { worker, ready } = await NeuronOS.start(opts);
+    return new NeuronOS(worker, ready, opts);
+  }
+
+  private static start(opts: NeuronOSOptions): Promise<{ worker: Worker; ready: ReadyMessage }> {
+    const workerUrl = new URL(opts.workerUrl ?? defaultWorkerUrl(), typeof location !== 'undefined' ? location.href : undefined);
+    const wasmBase = opts.wasmBase ? new URL(opts.wasmBase, workerUrl) : undefined;
+    let worker: Worker;
+    try {
+      worker = spawnWorker(workerUrl, wasmBase, opts.forceSingleThread ?? false);
+    } catch (e) {
+      return Promise.reject(new NeuronOSError('worker_failed', `could not start the worker: ${(e as Error).message}`, 'create'));
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        worker.terminate();
+        reject(new NeuronOSError('worker_failed', 'the worker did not start in time', 'create'));
+      }, opts.startTimeoutMs ?? 30_000);
+      const onMessage = (e: MessageEvent<WorkerToClient>) => {
+        if (e.data?.type === 'ready' || e.data?.type === 'fatal') {
+          clearTimeout(timer);
+          worker.removeEventListener('message', onMessage);
+          worker.removeEventListener('error', onError);
+          if (e.data.type === 'ready') resolve({ worker, ready: e.data });
+          else {
+            worker.terminate();
+            reject(NeuronOSError.from(e.data.error, 'worker_failed', 'create'));
+          }
+        }
+      };
+      const onError = (e: ErrorEvent) => {
+        clearTimeout(timer);
+        worker.terminate();
+        reject(new NeuronOSError('worker_failed', `the worker failed to start: ${e.message || 'script error (CSP, CORS or a missing file?)'}`, 'create'));
+      };
+      worker.addEventListener('message', onMessage);
+      worker.addEventListener('error', onError);
+    });
+  }
+
+  private attach(worker: Worker, ready: ReadyMessage): void {
+    this.abortFlag = ready.abort ? new Int32Array(ready.abort.memory) : null;
+    this.abortIndex = ready.abort?.index ?? 0;
+    worker.addEventListener('message', (e: MessageEvent<WorkerToClient>) => this.onMessage(e.data));
+    worker.addEventListener('error', (e) => this.failAll(new NeuronOSError('wasm_crashed', `the worker crashed: ${e.message}`)));
+  }
+
+  private onMessage(msg: WorkerToClient): void {
+    if (!msg || !('id' in msg)) return;
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    if (msg.type === 'event') {
+      p.onEvent?.(msg.event, msg.data);
+    } else if (msg.type === 'result') {
+      this.pending.delete(msg.id);
+      p.resolve(msg.result);
+    } else if (msg.type === 'error') {
+      this.pending.delete(msg.id);
+      p.reject(NeuronOSError.from(msg.error, 'internal'));
+    }
+  }
+
+  private failAll(err: NeuronOSError): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  private request<K extends RequestType>(
+    type: K,
+    args: RequestMap[K]['args'],
+    opts: { transfer?: Transferable[]; onEvent?: Pending['onEvent'] } = {},
+  ): { id: number; promise: Promise<RequestMap[K]['result']> } {
+    const id = this.nextId++;
+    if (this.disposed) return { id, promise: Promise.reject(new NeuronOSError('disposed', 'this NeuronOS instance was disposed', type)) };
+    const promise = new Promise<RequestMap[K]['result']>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onEvent: opts.onEvent });
+    });
+    const msg = { id, type, args } as ClientToWorker;
+    this.worker.postMessage(msg, opts.transfer ?? []);
+    return { id, promise };
+  }
+
+  private abortRequest(id: number): void {
+    if (this.disposed) return;
+    this.worker.postMessage({ type: 'abort', target: id } satisfies ClientToWorker);
+    // threaded build: also raise the flag in shared memory, seen inside the running computation
+    if (this.abortFlag && this.active.has(id)) Atomics.store(this.abortFlag, this.abortIndex, 1);
+  }
+
+  /**
+   * Loads a model: a URL (https, or relative to the page), a File/Blob, or an ArrayBuffer /
+   * Uint8Array (an ArrayBuffer is transferred to the worker and detached here).
+   */
+  async loadModel(source: ModelSource, opts: LoadOptions = {}): Promise<ModelInfo> {
+    const parts = await fetchModel(source, { onProgress: opts.onProgress, signal: opts.signal });
+    if (opts.signal?.aborted) throw new NeuronOSError('aborted', 'loading was cancelled', 'loadModel');
+    const total = parts.reduce((n, b) => n + b.byteLength, 0);
+    opts.onProgress?.({ phase: 'load', loaded: 0, total, percent: 0 });
+    const { promise } = this.request('load', { parts, contextSize: opts.contextSize, threads: opts.threads }, { transfer: parts });
+    this.info = await promise;
+    this.history = [];
+    opts.onProgress?.({ phase: 'ready', loaded: total, total, percent: 100 });
+    return this.info;
+  }
+
+  /** The loaded model's metadata, or null. */
+  modelInfo(): ModelInfo | null {
+    return this.info;
+  }
+
+  private stream(type: 'generate' | 'chat', args: RequestMap['generate']['args'] | RequestMap['chat']['args'], signal?: AbortSignal): TokenStream {
+    const queue: string[] = [];
+    let wake: (() => void) | null = null;
+    let finished = false;
+    let failure: NeuronOSError | null = null;
+    const { id, promise } = this.request(type, args as never, {
+      onEvent: (event, data) => {
+        if (event === 'token') {
+          queue.push((data as EventMap['token']).piece);
+          wake?.();
+        }
+      },
+    });
+    this.active.add(id);
+    const onAbort = () => this.abortRequest(id);
+    signal?.addEventListener('abort', onAbort);
+    if (signal?.aborted) onAbort();
+    const result = (promise as Promise<GenerationResult>).then(
+      (r) => r,
+      (e: NeuronOSError) => {
+        failure = e;
+        throw e;
+      },
+    );
+    result
+      .catch(() => undefined)
+      .finally(() => {
+        finished = true;
+        this.active.delete(id);
+        signal?.removeEventListener('abort', onAbort);
+        wake?.();
+      });
+    const iterator = async function* (): AsyncGenerator<string> {
+      for (;;) {
+        while (queue.length) yield queue.shift()!;
+        if (finished) {
+          if (failure) throw failure;
+          return;
+        }
+        await new Promise<void>((r) => (wake = r));
+        wake = null;
+      }
+    };
+    return {
+      result,
+      abort: onAbort,
+      [Symbol.asyncIterator]: iterator,
+    };
+  }
+
+  /** Raw completion of `prompt`, streamed piece by piece. */
+  generate(prompt: string, opts: GenerateOptions = {}): TokenStream {
+    const { signal, ...sampling } = opts;
+    return this.stream('generate', { prompt, sampling }, signal);
+  }
+
+  /**
+   * One chat turn through the model's chat template. The conversation is kept in `history`
+   * (a stopped reply is kept with the text it had).
+   */
+  chat(message: string, opts: ChatOptions = {}): TokenStream {
+    const { signal, systemPrompt, template, ...sampling } = opts;
+    const user: ChatMessage = { role: 'user', content: message };
+    const messages: ChatMessage[] = [...(systemPrompt ? [{ role: 'system' as const, content: systemPrompt }] : []), ...this.history, user];
+    const s = this.stream('chat', { messages, template, sampling }, signal);
+    s.result.then(
+      (r) => {
+        this.history.push(user, { role: 'assistant', content: r.text });
+      },
+      () => undefined,
+    );
+    return s;
+  }
+
+  /** Clears the conversation kept for `chat()`. */
+  resetChat(): void {
+    this.history = [];
+  }
+
+  /** Stops every running generation. */
+  abort(): void {
+    for (const id of this.active) this.abortRequest(id);
+  }
+
+  tokenize(text: string, addSpecial = true): Promise<number[]> {
+    return this.request('tokenize', { text, addSpecial }).promise;
+  }
+
+  applyTemplate(messages: ChatMessage[], template?: string): Promise<string> {
+    return this.request('applyTemplate', { messages, template }).promise;
+  }
+
+  /** Test support: makes the WASM module trap; the call rejects with `wasm_crashed`. */
+  debugTrap(): Promise<null> {
+    return this.request('trap', {}).promise;
+  }
+
+  /** Replaces a crashed (or any) worker with a fresh one; the model must be loaded again. */
+  async restart(): Promise<void> {
+    this.worker.terminate();
+    this.failAll(new NeuronOSError('aborted', 'the worker was restarted'));
+    const { worker, ready } = await NeuronOS.start(this.opts);
+    this.worker = worker;
+    (this as { variant: 'st' | 'mt' }).variant = ready.variant;
+    this.attach(worker, ready);
+    this.info = null;
+    this.history = [];
+  }
+
+  /** Ends the worker and frees its memory. Later calls reject with `disposed`. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.worker.terminate();
+    this.failAll(new NeuronOSError('disposed', 'this NeuronOS instance was disposed'));
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+}

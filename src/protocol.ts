@@ -1,0 +1,158 @@
+/**
+ * The worker protocol: every message between the NeuronOS client (page) and the inference
+ * worker, both directions. Shared by src/neuronos.ts and src/worker/worker.ts.
+ *
+ * Worker → client, once at start-up:
+ *   { type: 'ready', version, variant, threads, simd, abort? }
+ *     variant 'mt' (threaded build; the page is cross-origin isolated) or 'st'.
+ *     abort: in the threaded build, the WASM memory (a SharedArrayBuffer) and the int32 index of
+ *     the core's abort flag, so the client can stop a running computation without waiting for
+ *     the worker's event loop.
+ *   { type: 'fatal', error } when the module cannot start at all.
+ *
+ * Client → worker, requests: { id, type, args } — `type` is one of RequestMap's keys.
+ * Worker → client, exactly one reply per request:
+ *   { id, type: 'result', result }            (RequestMap[type]['result'])
+ *   { id, type: 'error', error: {code, message, op} }
+ * Streams, before the reply: { id, type: 'event', event, data } — EventMap.
+ *
+ * Client → worker, out of band: { type: 'abort', target: id } stops request `target`
+ * (a generation ends with finish 'aborted'; a load is cancelled). The reply still comes.
+ *
+ * Page-defined tools (agent issue): worker → client { id, type: 'call', tool, args },
+ * client → worker { id, type: 'call-result', result } or { id, type: 'call-error', error }.
+ *
+ * Buffers (model bytes) are transferred, never copied.
+ */
+import type { NeuronOSErrorCode } from './errors.js';
+import type { ChatMessage, FinishReason, ModelInfo, SamplingOptions } from './worker/core.js';
+
+export type { ChatMessage, FinishReason, ModelInfo, SamplingOptions };
+
+export const PROTOCOL_VERSION = 1;
+
+export interface ErrorData {
+  code: NeuronOSErrorCode;
+  message: string;
+  op?: string;
+}
+
+export interface GenerationStats {
+  /** Prompt tokens, of which `promptReused` came from the KV cache. */
+  promptTokens: number;
+  promptReused: number;
+  generatedTokens: number;
+  promptMs: number;
+  generateMs: number;
+  /** Generated tokens per second (after the prompt). */
+  tokensPerSecond: number;
+}
+
+export interface GenerationResult {
+  text: string;
+  finish: FinishReason;
+  stats: GenerationStats;
+}
+
+export interface LoadArgs {
+  /** The model's bytes; several buffers for a split model, in order. Transferred. */
+  parts: ArrayBuffer[];
+  /** Context size in tokens (0 = the model's own, capped at 4096). */
+  contextSize?: number;
+  /** Threads (threaded build only); default: navigator.hardwareConcurrency, at most 8. */
+  threads?: number;
+}
+
+export interface RequestMap {
+  load: { args: LoadArgs; result: ModelInfo };
+  generate: { args: { prompt: string; sampling?: SamplingOptions }; result: GenerationResult };
+  chat: { args: { messages: ChatMessage[]; template?: string; sampling?: SamplingOptions }; result: GenerationResult };
+  info: { args: Record<string, never>; result: ModelInfo | null };
+  tokenize: { args: { text: string; addSpecial?: boolean }; result: number[] };
+  applyTemplate: { args: { messages: ChatMessage[]; template?: string; addAssistant?: boolean }; result: string };
+  unload: { args: Record<string, never>; result: null };
+  /** Test support: executes a WebAssembly trap inside the module. */
+  trap: { args: Record<string, never>; result: null };
+}
+
+export type RequestType = keyof RequestMap;
+
+export interface EventMap {
+  /** One piece of generated text (whole UTF-8 characters). */
+  token: { piece: string; nGenerated: number };
+  /** Progress of long work in the worker (prompt evaluation, model load). */
+  progress: { phase: 'load' | 'prompt'; done: number; total: number };
+}
+
+export type EventType = keyof EventMap;
+
+export interface ReadyMessage {
+  type: 'ready';
+  version: number;
+  protocol: number;
+  variant: 'st' | 'mt';
+  threads: number;
+  simd: boolean;
+  abort?: { memory: SharedArrayBuffer; index: number };
+}
+
+export interface FatalMessage {
+  type: 'fatal';
+  error: ErrorData;
+}
+
+export type RequestMessage = {
+  [K in RequestType]: { id: number; type: K; args: RequestMap[K]['args'] };
+}[RequestType];
+
+export interface AbortMessage {
+  type: 'abort';
+  target: number;
+}
+
+export interface CallResultMessage {
+  id: number;
+  type: 'call-result';
+  result: unknown;
+}
+
+export interface CallErrorMessage {
+  id: number;
+  type: 'call-error';
+  error: ErrorData;
+}
+
+export type ClientToWorker = RequestMessage | AbortMessage | CallResultMessage | CallErrorMessage;
+
+export interface ResultMessage {
+  id: number;
+  type: 'result';
+  result: unknown;
+}
+
+export interface ErrorMessage {
+  id: number;
+  type: 'error';
+  error: ErrorData;
+}
+
+export type EventMessage = {
+  [K in EventType]: { id: number; type: 'event'; event: K; data: EventMap[K] };
+}[EventType];
+
+export interface CallMessage {
+  id: number;
+  type: 'call';
+  tool: string;
+  args: unknown;
+}
+
+export type WorkerToClient = ReadyMessage | FatalMessage | ResultMessage | ErrorMessage | EventMessage | CallMessage;
+
+/** How the worker finds its files: query parameters of the worker script's URL. */
+export interface WorkerUrlParams {
+  /** Folder (URL) holding neuronos-worker{,-st}.{js,wasm}; default: the worker script's folder. */
+  wasmBase?: string;
+  /** Force the single-thread build even when the page is cross-origin isolated. */
+  st?: '1';
+}

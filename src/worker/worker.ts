@@ -1,0 +1,266 @@
+/**
+ * The inference worker (bundled to dist/neuronos-inference-worker.js, a classic worker script:
+ * Emscripten 3.1.6's glue is loaded with importScripts).
+ *
+ * - Picks the threaded build when the page is cross-origin isolated and SharedArrayBuffer
+ *   exists, the single-thread build otherwise, and says which in its `ready` message.
+ * - Speaks src/protocol.ts: one reply per request, events before it, errors with codes.
+ * - Drives generation one token per step and returns to its event loop in between, so an
+ *   `abort` message is seen within one token even in the single-thread build.
+ * - A WebAssembly trap marks the instance dead: every later request gets `wasm_crashed`, and the
+ *   client starts a new worker.
+ *
+ * Where its files are: the folder of this script, or `?wasmBase=<url>` on its URL, or (for the
+ * cross-origin blob trampoline, which has no URL of its own) `self.NEURONOS_WORKER_CONFIG`.
+ */
+import { NeuronOSError } from '../errors.js';
+import {
+  PROTOCOL_VERSION,
+  type ClientToWorker,
+  type EventMap,
+  type EventType,
+  type GenerationResult,
+  type ReadyMessage,
+  type RequestMap,
+  type RequestMessage,
+  type WorkerToClient,
+} from '../protocol.js';
+import { Core, type ModuleFactory, type SamplingOptions } from './core.js';
+
+interface WorkerConfig {
+  wasmBase: string;
+  forceSingleThread: boolean;
+}
+
+interface WorkerScope {
+  location: { href: string };
+  origin: string;
+  crossOriginIsolated?: boolean;
+  navigator: { hardwareConcurrency?: number };
+  postMessage(msg: unknown, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', fn: (e: MessageEvent) => void): void;
+  importScripts(...urls: string[]): void;
+  createNeuronOSModule?: ModuleFactory;
+  NEURONOS_WORKER_CONFIG?: { wasmBase?: string; forceSingleThread?: boolean };
+}
+
+const scope = globalThis as unknown as WorkerScope;
+
+function config(): WorkerConfig {
+  const given = scope.NEURONOS_WORKER_CONFIG;
+  const here = new URL(scope.location.href);
+  const wasmBase = given?.wasmBase ?? here.searchParams.get('wasmBase') ?? new URL('./', here).href;
+  return {
+    wasmBase: new URL(wasmBase, here).href.replace(/\/?$/, '/'),
+    forceSingleThread: given?.forceSingleThread ?? here.searchParams.get('st') === '1',
+  };
+}
+
+// A minimal module that uses a SIMD instruction: validates only where WASM SIMD is supported.
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+
+function post(msg: WorkerToClient | ReadyMessage, transfer: Transferable[] = []): void {
+  scope.postMessage(msg, transfer);
+}
+
+function emit<E extends EventType>(id: number, event: E, data: EventMap[E]): void {
+  post({ id, type: 'event', event, data } as WorkerToClient);
+}
+
+const yieldToEventLoop = (): Promise<void> =>
+  new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(null);
+  });
+
+function isTrap(e: unknown): boolean {
+  return e instanceof WebAssembly.RuntimeError || (e instanceof Error && /^(RuntimeError|abort\()|unreachable|Aborted\(/.test(`${e.name}: ${e.message}`));
+}
+
+let core: Core | null = null;
+let variant: 'st' | 'mt' = 'st';
+let maxThreads = 1;
+let dead: NeuronOSError | null = null;
+let queue: Promise<unknown> = Promise.resolve();
+const aborted = new Set<number>();
+let running = -1;
+
+async function start(): Promise<void> {
+  const cfg = config();
+  const isolated = scope.crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
+  variant = isolated && !cfg.forceSingleThread ? 'mt' : 'st';
+  const name = variant === 'mt' ? 'neuronos-worker' : 'neuronos-worker-st';
+  const glue = new URL(`${name}.js`, cfg.wasmBase).href;
+  maxThreads = variant === 'mt' ? Math.max(1, Math.min(scope.navigator.hardwareConcurrency ?? 4, 8)) : 1;
+  scope.importScripts(glue);
+  const factory = scope.createNeuronOSModule;
+  if (!factory) throw new NeuronOSError('worker_failed', `${glue} did not define createNeuronOSModule`);
+  // a worker may only start workers of its own origin (a blob: worker has the page's origin)
+  const sameOrigin = new URL(glue).origin === scope.origin;
+  core = await Core.create(factory, {
+    locateFile: (file) => {
+      const url = new URL(file, cfg.wasmBase).href;
+      // pthread workers from another origin: start them through a blob: trampoline
+      if (file.endsWith('.worker.js') && !sameOrigin) {
+        return URL.createObjectURL(new Blob([`importScripts(${JSON.stringify(url)});`], { type: 'text/javascript' }));
+      }
+      return url;
+    },
+    mainScriptUrlOrBlob: glue,
+    pthreadPoolSize: maxThreads,
+    print: (s) => console.log(s),
+    printErr: (s) => console.debug(s),
+    onAbort: (what) => {
+      dead = new NeuronOSError('wasm_crashed', `the WebAssembly module crashed: ${String(what)}`);
+    },
+  });
+  core.init(1, 2048);
+  const ready: ReadyMessage = {
+    type: 'ready',
+    version: core.version(),
+    protocol: PROTOCOL_VERSION,
+    variant,
+    threads: maxThreads,
+    simd: WebAssembly.validate(SIMD_PROBE),
+  };
+  const heap = core.module.HEAP32.buffer;
+  if (variant === 'mt' && heap instanceof SharedArrayBuffer) {
+    ready.abort = { memory: heap, index: core.abortFlagAddress() >> 2 };
+  }
+  post(ready);
+}
+
+function need(): Core {
+  if (dead) throw dead;
+  if (!core) throw new NeuronOSError('worker_failed', 'the worker has not started');
+  return core;
+}
+
+async function runGeneration(id: number, c: Core, begin: () => void, sampling: SamplingOptions | undefined): Promise<GenerationResult> {
+  c.setSampling(sampling);
+  if (aborted.has(id)) throw new NeuronOSError('aborted', 'stopped before it started', 'generate');
+  begin();
+  const t0 = performance.now();
+  let tPrompt = t0;
+  let text = '';
+  let promptDone = false;
+  try {
+    for (;;) {
+      if (aborted.has(id)) c.requestAbort();
+      const r = c.step(1);
+      if (!promptDone && (r.state === 2 || r.done)) {
+        promptDone = true;
+        tPrompt = performance.now();
+      }
+      if (r.state === 1) emit(id, 'progress', { phase: 'prompt', done: r.nPast, total: r.nPrompt });
+      if (r.piece) {
+        text += r.piece;
+        emit(id, 'token', { piece: r.piece, nGenerated: r.nGenerated });
+      }
+      if (r.done) {
+        const t1 = performance.now();
+        const genMs = t1 - tPrompt;
+        return {
+          text,
+          finish: r.finish,
+          stats: {
+            promptTokens: r.nPrompt,
+            promptReused: r.nReused,
+            generatedTokens: r.nGenerated,
+            promptMs: tPrompt - t0,
+            generateMs: genMs,
+            tokensPerSecond: r.nGenerated > 0 && genMs > 0 ? (r.nGenerated * 1000) / genMs : 0,
+          },
+        };
+      }
+      await yieldToEventLoop();
+    }
+  } finally {
+    c.endGeneration();
+  }
+}
+
+type Handler<K extends keyof RequestMap> = (id: number, args: RequestMap[K]['args']) => Promise<RequestMap[K]['result']> | RequestMap[K]['result'];
+
+const handlers: { [K in keyof RequestMap]: Handler<K> } = {
+  load(_id, args) {
+    const c = need();
+    const threads = Math.max(1, Math.min(args.threads ?? maxThreads, maxThreads));
+    c.init(threads, args.contextSize ?? 2048);
+    return c.loadModel(args.parts.map((b) => new Uint8Array(b)));
+  },
+  generate(id, args) {
+    const c = need();
+    return runGeneration(id, c, () => c.beginGenerate(args.prompt), args.sampling);
+  },
+  chat(id, args) {
+    const c = need();
+    return runGeneration(id, c, () => c.beginChat(args.messages, args.template), args.sampling);
+  },
+  info() {
+    const c = need();
+    try {
+      return c.modelInfo();
+    } catch (e) {
+      if (e instanceof NeuronOSError && e.code === 'no_model') return null;
+      throw e;
+    }
+  },
+  tokenize(_id, args) {
+    return need().tokenize(args.text, args.addSpecial ?? true);
+  },
+  applyTemplate(_id, args) {
+    return need().applyTemplate(args.messages, args.template, args.addAssistant ?? true);
+  },
+  unload() {
+    const c = need();
+    c.free();
+    c.init(1, 2048);
+    return null;
+  },
+  trap() {
+    need().trap();
+    return null;
+  },
+};
+
+async function handle(msg: RequestMessage): Promise<void> {
+  running = msg.id;
+  try {
+    const handler = handlers[msg.type] as Handler<typeof msg.type> | undefined;
+    if (!handler) throw new NeuronOSError('invalid_argument', `unknown request type ${String(msg.type)}`);
+    const result = await handler(msg.id, msg.args as never);
+    post({ id: msg.id, type: 'result', result });
+  } catch (e) {
+    let err = NeuronOSError.from(e, 'internal', msg.type);
+    if (isTrap(e) || dead) {
+      dead = dead ?? new NeuronOSError('wasm_crashed', `the WebAssembly module crashed: ${e instanceof Error ? e.message : String(e)}`);
+      err = new NeuronOSError('wasm_crashed', dead.message, msg.type);
+    }
+    post({ id: msg.id, type: 'error', error: err.toJSON() });
+  } finally {
+    running = -1;
+    aborted.delete(msg.id);
+  }
+}
+
+scope.addEventListener('message', (e: MessageEvent<ClientToWorker>) => {
+  const msg = e.data;
+  if (!msg || typeof msg !== 'object') return;
+  if (msg.type === 'abort') {
+    aborted.add(msg.target);
+    if (msg.target === running && core && !dead) core.requestAbort();
+    return;
+  }
+  if (msg.type === 'call-result' || msg.type === 'call-error') return; // page tools: agent issue
+  queue = queue.then(() => handle(msg as RequestMessage));
+});
+
+start().catch((e) => {
+  const err = NeuronOSError.from(e, 'worker_failed', 'start');
+  post({ type: 'fatal', error: err.toJSON() });
+});
