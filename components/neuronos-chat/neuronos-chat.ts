@@ -583,11 +583,11 @@ export class NeuronOSChat extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     const was = (k: string) => (changed as Map<string, unknown>).get(k);
     const has = (k: string) => (changed as Map<string, unknown>).has(k);
-    // first-time values are handled by connectedCallback → autoLoad
-    if (has('model') && was('model') !== undefined) this.modelChanged();
-    else if (has('load') && was('load') !== undefined && this._status === 'idle') {
-      this._observer?.disconnect();
-      this._observer = null;
+    if (has('model') && was('model') !== undefined && was('model') !== this.model) {
+      this.modelChanged();
+    } else if (has('model') || (has('load') && this._status === 'idle')) {
+      // a first value (set before or right after insertion), or a new load mode: autoLoad acts
+      // only while idle, so calling it again is harmless
       this.autoLoad();
     }
     if ((has('workerUrl') && was('workerUrl') !== undefined) || (has('wasmBase') && was('wasmBase') !== undefined)) {
@@ -816,7 +816,10 @@ export class NeuronOSChat extends LitElement {
         if (this._turn !== turn) return resolve(null);
         this._turn = null;
         this.finishTurn(turn, null, false);
-        void this.recover(new NeuronOSError('aborted', 'the reply did not stop in time; the AI engine was restarted'), false);
+        void this.recover(new NeuronOSError('aborted', 'the reply did not stop in time'), {
+          report: false,
+          reason: 'The AI engine did not stop in time',
+        });
         resolve(null);
       }, this.stopTimeoutMs);
       turn.stream.result.then(
@@ -902,24 +905,29 @@ export class NeuronOSChat extends LitElement {
     this.setError(err.code, describeError(err));
   }
 
-  /** A crashed worker: restart it, load the model again, put the conversation back. */
-  private async recover(err: NeuronOSError, report = true): Promise<void> {
+  /**
+   * A crashed (or stuck) worker: restart it, load the model again, put the conversation back.
+   * Gives up after MAX_RECOVERIES in a row; a click on Load then starts a fresh client.
+   */
+  private async recover(err: NeuronOSError, opts: { report?: boolean; reason?: string } = {}): Promise<void> {
     const client = this._client;
     const life = this._life;
-    if (report) this.emit('neuronos-error', { code: err.code, message: describeError(err) });
+    const reason = opts.reason ?? 'The AI engine crashed';
+    if (opts.report ?? true) this.emit('neuronos-error', { code: err.code, message: describeError(err) });
     this._recoveries++;
     if (!client || this._recoveries > MAX_RECOVERIES) {
+      this.dropClient();
       this._info = null;
       this._loaded = null;
       this._status = 'error';
-      this._error = { code: err.code, message: 'The AI engine crashed again. Load the model to try once more.' };
+      this._error = { code: err.code, message: `${reason} again. Load the model to try once more.` };
       return;
     }
     const history = [...(client.history ?? [])];
     this._loadSeq++;
     this._status = 'restarting';
     this._info = null;
-    this._error = { code: err.code, message: 'The AI engine crashed; restarting it…' };
+    this._error = { code: err.code, message: `${reason}; restarting it…` };
     try {
       await client.restart();
     } catch (e) {
@@ -932,8 +940,8 @@ export class NeuronOSChat extends LitElement {
     }
     if (life !== this._life) return;
     await this.startLoad(history);
-    if (life === this._life && this._status === 'ready') {
-      this._error = { code: err.code, message: 'The AI engine crashed and was restarted; the model is loaded again.' };
+    if (life === this._life && (this._status as Status) === 'ready') {
+      this._error = { code: err.code, message: `${reason} and was restarted; the model is loaded again.` };
     }
   }
 

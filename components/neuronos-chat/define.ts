@@ -1,0 +1,34 @@
+/**
+ * Registers `<neuronos-chat>` (the entry of dist/neuronos-chat.js: one script tag is enough).
+ *
+ * ```html
+ * <script type="module" src="https://…/neuronos-chat.js"></script>
+ * <neuronos-chat model="https://…/model.gguf"></neuronos-chat>
+ * ```
+ *
+ * Loading the script twice (or two bundles that both carry the element) registers the tag once.
+ */
+import { NeuronOSChat } from './neuronos-chat.js';
+
+export { NeuronOSChat, modelNameFromUrl } from './neuronos-chat.js';
+export type {
+  ClientFactory,
+  ClientLike,
+  ClientOptions,
+  LoadMode,
+  NeuronOSChatEventMap,
+  NeuronOSErrorDetail,
+  NeuronOSMessageDetail,
+  NeuronOSProgressDetail,
+  NeuronOSReadyDetail,
+  NeuronOSTokenDetail,
+  Status,
+  Theme,
+} from './neuronos-chat.js';
+export { renderMarkdown, isSafeUrl } from './markdown.js';
+
+export const TAG_NAME = 'neuronos-chat';
+
+if (typeof customElements !== 'undefined' && !customElements.get(TAG_NAME)) {
+  customElements.define(TAG_NAME, NeuronOSChat);
+}
