@@ -7,18 +7,28 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join, normalize } from 'node:path';
 import { FIXTURES, ROOT, log } from './lib.mjs';
 
-export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; connect-src 'self' https://huggingface.co https://*.huggingface.co https://*.hf.co; style-src 'self' 'unsafe-inline'; img-src 'self' data:";
+/** The demo pages' policy; `extra` origins (a CDN serving dist/) are added to script/connect. */
+export function csp(extra = []) {
+  const more = extra.length ? ' ' + extra.join(' ') : '';
+  return (
+    `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'${more}; worker-src 'self' blob:${more}; ` +
+    `connect-src 'self' https://huggingface.co https://*.huggingface.co https://*.hf.co${more}; ` +
+    `style-src 'self' 'unsafe-inline'; img-src 'self' data:`
+  );
+}
 
-/** Koa middleware: cross-origin isolation headers + CORP so the files can be embedded. */
-export function isolation(enabled) {
+/** Koa middleware: cross-origin isolation headers, CSP on the demo pages, and CORS + CORP on
+ * everything (as a CDN serving dist/ would send them). */
+export function isolation(enabled, cspOrigins = []) {
   return async (ctx, next) => {
     await next();
     ctx.set('Cross-Origin-Resource-Policy', 'cross-origin');
+    ctx.set('Access-Control-Allow-Origin', '*');
     if (enabled) {
       ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
       ctx.set('Cross-Origin-Embedder-Policy', 'require-corp');
     }
-    if (ctx.path.startsWith('/demo/') || ctx.path === '/') ctx.set('Content-Security-Policy', CSP);
+    if (ctx.path.startsWith('/demo/') || ctx.path === '/') ctx.set('Content-Security-Policy', csp(cspOrigins));
   };
 }
 
@@ -55,7 +65,7 @@ export function models(dir = FIXTURES) {
   };
 }
 
-export async function serve({ port = 8080, host = '127.0.0.1', coi = true } = {}) {
+export async function serve({ port = 8080, host = '127.0.0.1', coi = true, cspOrigins = [] } = {}) {
   const { startDevServer } = await import('@web/dev-server');
   const server = await startDevServer({
     config: {
@@ -65,7 +75,7 @@ export async function serve({ port = 8080, host = '127.0.0.1', coi = true } = {}
       nodeResolve: false,
       watch: false,
       middleware: [
-        isolation(coi),
+        isolation(coi, cspOrigins),
         models(),
         (ctx, next) => {
           if (ctx.path === '/') ctx.redirect('/demo/');

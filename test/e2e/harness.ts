@@ -1,0 +1,58 @@
+// End-to-end harness: our playground server(s) on loopback + Debian's Chromium through
+// Playwright. Each test file starts what it needs and stops it in `after`.
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { manifest } from '../node/helpers.js';
+
+export const TIMEOUT_MS = Number(process.env.NEURONOS_TEST_TIMEOUT_MS || 120_000);
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export interface Server {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts build/serve.mjs's server on a free port. */
+export async function startServer(opts: { coi?: boolean; cspOrigins?: string[] } = {}): Promise<Server> {
+  // @ts-expect-error plain JS module
+  const { serve } = (await import('../../build/serve.mjs')) as { serve: (o: object) => Promise<{ server: { address(): { port: number } }; stop(): Promise<void> }> };
+  const s = await serve({ port: 0, coi: opts.coi ?? true, cspOrigins: opts.cspOrigins ?? [] });
+  const port = s.server.address().port;
+  return { url: `http://127.0.0.1:${port}`, stop: () => s.stop() };
+}
+
+export async function launch(): Promise<Browser> {
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+export interface PageLog {
+  console: string[];
+  errors: string[];
+  cspViolations: string[];
+  requests: string[];
+}
+
+/** Opens a page and records console output, page errors and CSP violations. */
+export async function open(browser: Browser, url: string): Promise<{ page: Page; log: PageLog }> {
+  const page = await browser.newPage();
+  const log: PageLog = { console: [], errors: [], cspViolations: [], requests: [] };
+  page.on('console', (m) => {
+    log.console.push(m.text());
+    if (/Content Security Policy|Refused to/.test(m.text())) log.cspViolations.push(m.text());
+  });
+  page.on('pageerror', (e) => log.errors.push(e.message));
+  page.on('request', (r) => log.requests.push(r.url()));
+  page.setDefaultTimeout(TIMEOUT_MS);
+  await page.goto(url);
+  return { page, log };
+}
+
+export const script = (): string => manifest('scripted').script as string;
