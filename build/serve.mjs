@@ -12,7 +12,7 @@ export function csp(extra = []) {
   const more = extra.length ? ' ' + extra.join(' ') : '';
   return (
     `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'${more}; worker-src 'self' blob:${more}; ` +
-    `connect-src 'self' https://huggingface.co https://*.huggingface.co https://*.hf.co${more}; ` +
+    `connect-src 'self' blob: https://huggingface.co https://*.huggingface.co https://*.hf.co${more}; ` +
     `style-src 'self' 'unsafe-inline'; img-src 'self' data:`
   );
 }

@@ -27,8 +27,6 @@ export type {
 } from './neuronos-chat.js';
 export { renderMarkdown, isSafeUrl } from './markdown.js';
 
-export const TAG_NAME = 'neuronos-chat';
-
-if (typeof customElements !== 'undefined' && !customElements.get(TAG_NAME)) {
-  customElements.define(TAG_NAME, NeuronOSChat);
+if (typeof customElements !== 'undefined' && !customElements.get('neuronos-chat')) {
+  customElements.define('neuronos-chat', NeuronOSChat);
 }

@@ -181,6 +181,8 @@ export const styles = css`
     align-self: flex-end;
     background: var(--_user-bg);
     color: var(--_user-fg);
+  }
+  .message.user .text {
     white-space: pre-wrap;
   }
   .message.assistant {

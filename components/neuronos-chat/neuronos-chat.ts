@@ -110,6 +110,11 @@ declare global {
   }
 }
 
+/** Every event of the element: bubbles out of the shadow root, typed detail. */
+function chatEvent<K extends keyof NeuronOSChatEventMap>(type: K, detail: NeuronOSChatEventMap[K]['detail']): NeuronOSChatEventMap[K] {
+  return new CustomEvent(type, { detail, bubbles: true, composed: true }) as NeuronOSChatEventMap[K];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Attribute validation
 
@@ -136,6 +141,8 @@ const SPECS = {
 const LOAD_MODES: readonly LoadMode[] = ['click', 'visible', 'eager'];
 
 /** Passes the attribute's text through untouched; the property setters validate it. */
+// (`useDefault` keeps default values from being reflected; not for `threads`/`theme`, whose
+// default is undefined: Lit would record the first value set as the default.)
 const rawConverter = {
   fromAttribute: (v: string | null): string | null => v,
   toAttribute: (v: unknown): string | null => (v === undefined || v === null ? null : String(v)),
@@ -274,6 +281,8 @@ interface Turn {
   stream: TokenStream;
   reply: Entry;
   stopped: boolean;
+  /** After a Stop: restarts the worker if the stream has not ended by then. */
+  stopTimer?: ReturnType<typeof setTimeout>;
 }
 
 let nextEntryId = 1;
@@ -359,11 +368,18 @@ export class NeuronOSChat extends LitElement {
    */
   static clientFactory: ClientFactory = (opts) => NeuronOS.create(opts);
 
-  /** URL of the GGUF model. */
-  @property({ reflect: true }) model = '';
+  /**
+   * URL of the GGUF model (https, or relative to the page). Changing it loads the new model,
+   * following `load`, and starts a new conversation.
+   */
+  @property({ reflect: true, useDefault: true }) model = '';
 
-  /** Sampling temperature, 0–2. Invalid values are clamped or rejected with a message. */
-  @property({ reflect: true, converter: rawConverter })
+  /**
+   * Sampling temperature, 0–2; applies to the next message. Out of range: clamped; not a
+   * number: rejected (the value stays); both with a visible message and `neuronos-error`.
+   * @default 0.7
+   */
+  @property({ reflect: true, converter: rawConverter, useDefault: true })
   get temperature(): number {
     return this._temperature;
   }
@@ -371,8 +387,11 @@ export class NeuronOSChat extends LitElement {
     this._temperature = this.validateNumber('temperature', v, this._temperature) ?? SPECS.temperature.fallback;
   }
 
-  /** Most tokens in a reply, 1–8192. */
-  @property({ attribute: 'max-tokens', reflect: true, converter: rawConverter })
+  /**
+   * Most tokens in a reply, 1–8192 (whole number); applies to the next message.
+   * @default 512
+   */
+  @property({ attribute: 'max-tokens', reflect: true, converter: rawConverter, useDefault: true })
   get maxTokens(): number {
     return this._maxTokens;
   }
@@ -380,8 +399,12 @@ export class NeuronOSChat extends LitElement {
     this._maxTokens = this.validateNumber('maxTokens', v, this._maxTokens) ?? SPECS.maxTokens.fallback;
   }
 
-  /** Context size in tokens, 128–32768; used at the next model load. */
-  @property({ attribute: 'context-size', reflect: true, converter: rawConverter })
+  /**
+   * Context size in tokens, 128–32768 (whole number); applies at the next model load (the
+   * settings panel offers "Reload model").
+   * @default 2048
+   */
+  @property({ attribute: 'context-size', reflect: true, converter: rawConverter, useDefault: true })
   get contextSize(): number {
     return this._contextSize;
   }
@@ -389,7 +412,11 @@ export class NeuronOSChat extends LitElement {
     this._contextSize = this.validateNumber('contextSize', v, this._contextSize) ?? SPECS.contextSize.fallback;
   }
 
-  /** Threads, 1–16, or undefined = automatic; used at the next model load. */
+  /**
+   * Threads for the threaded build, 1–16; absent, empty or 'auto' = automatic (undefined).
+   * Applies at the next model load.
+   * @default undefined
+   */
   @property({ reflect: true, converter: rawConverter })
   get threads(): number | undefined {
     return this._threads;
@@ -398,17 +425,24 @@ export class NeuronOSChat extends LitElement {
     this._threads = this.validateNumber('threads', v, this._threads);
   }
 
-  /** System prompt placed before the conversation. */
+  /** System prompt placed before the conversation; applies to the next message. */
   @property({ attribute: 'system-prompt' }) systemPrompt = '';
 
-  /** Placeholder of the message box. */
+  /** Placeholder text of the message box (default "Type a message…"). */
   @property() placeholder = '';
 
-  /** Chat template override. */
+  /**
+   * Chat template override: a Jinja template or a llama.cpp built-in name such as "chatml";
+   * empty = the model's own. Applies to the next message.
+   */
   @property({ attribute: 'chat-template' }) chatTemplate = '';
 
-  /** When the model is downloaded: 'click' (default), 'visible' or 'eager'. */
-  @property({ reflect: true, converter: rawConverter })
+  /**
+   * When the model is downloaded: 'click' (a Load button showing the model's file name; nothing
+   * is fetched before the click), 'visible' (when the element scrolls into view) or 'eager'.
+   * @default 'click'
+   */
+  @property({ reflect: true, converter: rawConverter, useDefault: true })
   get load(): LoadMode {
     return this._load;
   }
@@ -424,10 +458,10 @@ export class NeuronOSChat extends LitElement {
     }
   }
 
-  /** Hides the settings panel. */
-  @property({ type: Boolean, attribute: 'hide-settings', reflect: true }) hideSettings = false;
+  /** Hides the settings panel (temperature, max tokens, context size). */
+  @property({ type: Boolean, attribute: 'hide-settings', reflect: true, useDefault: true }) hideSettings = false;
 
-  /** 'light' or 'dark'; undefined follows prefers-color-scheme. */
+  /** Forces the 'light' or 'dark' colour scheme; absent follows `prefers-color-scheme`. */
   @property({ reflect: true, converter: rawConverter })
   get theme(): Theme | undefined {
     return this._theme;
@@ -445,10 +479,13 @@ export class NeuronOSChat extends LitElement {
     }
   }
 
-  /** URL of neuronos-inference-worker.js; default: beside the script. */
+  /**
+   * URL of neuronos-inference-worker.js (NeuronOSOptions.workerUrl); empty = beside the script.
+   * A change ends the current client; the next load starts a new one.
+   */
   @property({ attribute: 'worker-url' }) workerUrl = '';
 
-  /** Folder of the WASM builds; default: the worker's folder. */
+  /** Folder of the WASM builds (NeuronOSOptions.wasmBase); empty = the worker's folder. */
   @property({ attribute: 'wasm-base' }) wasmBase = '';
 
   // --- internal state -------------------------------------------------------------------------
@@ -542,6 +579,7 @@ export class NeuronOSChat extends LitElement {
     turn.reply.streaming = false;
     turn.reply.finish = 'aborted';
     this._status = 'stopping';
+    turn.stopTimer = setTimeout(() => this.stopTimedOut(turn), this.stopTimeoutMs);
     try {
       turn.stream.abort();
     } catch {
@@ -549,6 +587,16 @@ export class NeuronOSChat extends LitElement {
     }
     this.requestUpdate();
     this.focusInput();
+  }
+
+  /** The worker did not end a stopped generation: the last resort is a new worker. */
+  private stopTimedOut(turn: Turn): void {
+    if (this._turn !== turn) return;
+    this.finishTurn(turn, null, false);
+    void this.recover(new NeuronOSError('aborted', 'the reply did not stop in time'), {
+      report: false,
+      reason: 'The AI engine did not stop in time',
+    });
   }
 
   /** Starts a new conversation (the model stays loaded). */
@@ -583,7 +631,7 @@ export class NeuronOSChat extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     const was = (k: string) => (changed as Map<string, unknown>).get(k);
     const has = (k: string) => (changed as Map<string, unknown>).has(k);
-    if (has('model') && was('model') !== undefined && was('model') !== this.model) {
+    if (has('model') && this.hasUpdated && was('model') !== this.model) {
       this.modelChanged();
     } else if (has('model') || (has('load') && this._status === 'idle')) {
       // a first value (set before or right after insertion), or a new load mode: autoLoad acts
@@ -671,9 +719,10 @@ export class NeuronOSChat extends LitElement {
     if (this._client) return Promise.resolve(this._client);
     if (!this._clientPromise) {
       const life = this._life;
-      const factory = (this.constructor as typeof NeuronOSChat).clientFactory;
+      // read in a later microtask: a page that imports the element and then sets clientFactory
+      // in the same module still gets its factory used for elements already on the page
       const p = Promise.resolve()
-        .then(() => factory(this.clientOptions()))
+        .then(() => (this.constructor as typeof NeuronOSChat).clientFactory(this.clientOptions()))
         .then(
           (client) => {
             if (life !== this._life) {
@@ -693,8 +742,11 @@ export class NeuronOSChat extends LitElement {
     return this._clientPromise;
   }
 
-  /** Loads `model`; `restore` puts a conversation back after a crash recovery. */
-  private async startLoad(restore?: ChatMessage[]): Promise<void> {
+  /**
+   * Loads `model`. After a crash recovery, `restore` puts the conversation back and `notice`
+   * replaces the error message once the model is loaded.
+   */
+  private async startLoad(restore?: ChatMessage[], notice?: NeuronOSErrorDetail): Promise<void> {
     const url = this.model;
     if (!url) {
       this.setError('invalid_argument', 'No model is set: give the element a model URL.');
@@ -740,6 +792,7 @@ export class NeuronOSChat extends LitElement {
       this._loaded = { url, contextSize, threads };
       this._progress = null;
       this._status = 'ready';
+      if (notice) this._error = notice;
       this.announce(`${info.name || modelNameFromUrl(url)} is loaded.`);
       this.emit('neuronos-ready', {
         model: info,
@@ -791,7 +844,7 @@ export class NeuronOSChat extends LitElement {
         this.emit('neuronos-token', { piece });
         this.scheduleStreamRender();
       }
-      const result = await this.settle(turn);
+      const result = await stream.result;
       if (!current()) return;
       this.finishTurn(turn, result);
     } catch (e) {
@@ -802,40 +855,14 @@ export class NeuronOSChat extends LitElement {
         return;
       }
       this._turn = null;
+      clearTimeout(turn.stopTimer);
       reply.streaming = false;
       this.turnFailed(reply, err);
     }
   }
 
-  /** The stream's result; after a Stop, at most `stopTimeoutMs` before restarting the worker. */
-  private settle(turn: Turn): Promise<GenerationResult | null> {
-    if (!turn.stopped) return turn.stream.result;
-    return new Promise<GenerationResult | null>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        // the worker did not end the generation: the last resort is a new worker
-        if (this._turn !== turn) return resolve(null);
-        this._turn = null;
-        this.finishTurn(turn, null, false);
-        void this.recover(new NeuronOSError('aborted', 'the reply did not stop in time'), {
-          report: false,
-          reason: 'The AI engine did not stop in time',
-        });
-        resolve(null);
-      }, this.stopTimeoutMs);
-      turn.stream.result.then(
-        (r) => {
-          clearTimeout(timer);
-          resolve(r);
-        },
-        (e: unknown) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      );
-    });
-  }
-
   private finishTurn(turn: Turn, result: GenerationResult | null, setReady = true): void {
+    clearTimeout(turn.stopTimer);
     if (this._turn === turn) this._turn = null;
     const reply = turn.reply;
     reply.streaming = false;
@@ -865,6 +892,7 @@ export class NeuronOSChat extends LitElement {
     const turn = this._turn;
     if (!turn) return;
     this._turn = null;
+    clearTimeout(turn.stopTimer);
     turn.stopped = true;
     turn.reply.streaming = false;
     turn.reply.finish = 'aborted';
@@ -938,11 +966,9 @@ export class NeuronOSChat extends LitElement {
       this.setError(NeuronOSError.from(e, 'worker_failed').code, describeError(NeuronOSError.from(e, 'worker_failed')));
       return;
     }
-    if (life !== this._life) return;
-    await this.startLoad(history);
-    if (life === this._life && (this._status as Status) === 'ready') {
-      this._error = { code: err.code, message: `${reason} and was restarted; the model is loaded again.` };
-    }
+    // the element was removed, or the model changed meanwhile (that load follows `load`)
+    if (life !== this._life || this._status !== 'restarting') return;
+    await this.startLoad(history, { code: err.code, message: `${reason} and was restarted; the model is loaded again.` });
   }
 
   private setError(code: NeuronOSErrorCode, message: string): void {
@@ -1012,7 +1038,7 @@ export class NeuronOSChat extends LitElement {
       (this._pendingEvents ??= []).push([type, detail]);
       return;
     }
-    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+    this.dispatchEvent(chatEvent(type, detail));
   }
 
   private announce(text: string): void {
@@ -1087,7 +1113,7 @@ export class NeuronOSChat extends LitElement {
     </div>`;
   }
 
-  private renderLoadPanel(name: string): TemplateResult | typeof nothing {
+  private renderLoadPanel(): TemplateResult | typeof nothing {
     if (this._status !== 'idle' && this._status !== 'error') return nothing;
     if (!this.model) return html`<p class="hint">Set the <code>model</code> attribute to the URL of a GGUF model.</p>`;
     const hint =
@@ -1098,7 +1124,7 @@ export class NeuronOSChat extends LitElement {
       <button part="load-button" type="button" aria-describedby="load-hint-${this._uid}" @click=${() => void this.loadModel()}>
         ${this._status === 'error' ? 'Retry loading' : 'Load model'}
       </button>
-      <span class="hint" id="load-hint-${this._uid}">${hint} (${name})</span>
+      <span class="hint" id="load-hint-${this._uid}">${hint}</span>
     </div>`;
   }
 
@@ -1205,7 +1231,7 @@ export class NeuronOSChat extends LitElement {
           (e) => html`<p data-code=${e.code}>${e.message}</p>`,
         )}
       </div>
-      ${this.renderLoadPanel(name)} ${this.renderProgress()}
+      ${this.renderLoadPanel()} ${this.renderProgress()}
       <div
         part="messages"
         class="messages"

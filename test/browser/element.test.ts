@@ -154,6 +154,7 @@ describe('<neuronos-chat>', () => {
       const el = await fixture<NeuronOSChat>(html`<neuronos-chat model=${MODEL}></neuronos-chat>`);
       await aTimeout(50);
       expect(el.load).to.equal('click');
+      expect(el.getAttributeNames().sort(), 'defaults are not reflected').to.deep.equal(['model']);
       expect(backend.factoryCalls, 'no client (worker) before the click').to.have.length(0);
       expect(backend.loadCalls).to.have.length(0);
       const button = part(el, 'load-button')!;
@@ -561,7 +562,9 @@ describe('<neuronos-chat>', () => {
       expect(backend.loadCalls[1]!.opts.contextSize).to.equal(4096);
       expect(backend.loadCalls[1]!.opts.threads).to.equal(4);
       el.removeAttribute('threads');
+      el.removeAttribute('context-size');
       expect(el.threads, 'absent = automatic').to.equal(undefined);
+      expect(el.contextSize, 'absent = the default').to.equal(2048);
     });
 
     it('invalid values: a visible, specific message and an invalid_argument event; the value is clamped or kept; no NaN reaches the client', async () => {
@@ -652,6 +655,16 @@ describe('<neuronos-chat>', () => {
       await el.updateComplete;
       expect(part(el, 'settings')).to.equal(null);
       expect(el.hasAttribute('hide-settings')).to.equal(true);
+    });
+
+    it('without a model it says so and loads nothing', async () => {
+      const el = await fixture<NeuronOSChat>(html`<neuronos-chat load="eager"></neuronos-chat>`);
+      await aTimeout(20);
+      expect(el.hasAttribute('model')).to.equal(false);
+      expect(backend.factoryCalls).to.have.length(0);
+      expect(part(el, 'status')!.textContent).to.contain('No model set');
+      el.model = MODEL;
+      await until(() => el.status === 'ready', 'a model set later loads (eager)');
     });
 
     it('worker-url and wasm-base are passed to the client', async () => {
@@ -866,7 +879,9 @@ describe('<neuronos-chat>', () => {
       const el = await readyChat();
       pageStyle(`
         body { color: red; font: 40px/9 serif; visibility: hidden; text-align: right; letter-spacing: 10px; }
-        div, p, span, button, textarea, details, summary { display: none !important; visibility: hidden !important; }
+        p, span, button, textarea, details, summary, .container, .messages, .message, .header, .composer, .status {
+          display: none !important; visibility: hidden !important;
+        }
         button { background: red !important; }
       `);
       const container = part(el, 'container')!;
@@ -890,7 +905,11 @@ describe('<neuronos-chat>', () => {
       const inner = part(wrap.querySelector('neuronos-chat')!, 'load-button')!;
       expect(getComputedStyle(btn).backgroundColor).to.not.equal(getComputedStyle(inner).backgroundColor);
       expect(getComputedStyle(btn).fontWeight).to.not.equal('600');
-      expect(getComputedStyle(wrap.querySelector('#outside-ta')!).borderRadius).to.equal(getComputedStyle(document.createElement('textarea')).borderRadius);
+      const plain = document.createElement('textarea');
+      document.body.appendChild(plain);
+      expect(getComputedStyle(wrap.querySelector('#outside-ta')!).borderRadius).to.equal(getComputedStyle(plain).borderRadius);
+      expect(getComputedStyle(wrap.querySelector('#outside')!).marginTop).to.equal('16px');
+      plain.remove();
       expect(document.styleSheets.length).to.equal(before.sheets);
       expect(document.adoptedStyleSheets.length).to.equal(0);
     });
@@ -909,6 +928,7 @@ describe('<neuronos-chat>', () => {
       expect(bg()).to.equal('rgb(22, 24, 29)');
       el.removeAttribute('theme');
       await el.updateComplete;
+      expect(el.theme).to.equal(undefined);
       expect(bg()).to.equal('rgb(255, 255, 255)');
       el.style.setProperty('--neuronos-bg', 'rgb(1, 2, 3)');
       expect(bg()).to.equal('rgb(1, 2, 3)');

@@ -1,0 +1,509 @@
+// `npm run bench`: NeuronOS against wllama and native llama.cpp, side by side, same model, same
+// browser, one run. Reports; never asserts a speed. Method: build/bench/README.md.
+//
+//   npm run bench                      full run (both models × 1, 2[, N] threads, 3 repetitions)
+//   npm run bench -- --quick           Q4_0, 1 thread, 1 repetition per engine (about 3 minutes)
+//   npm run bench -- --markdown        also write build/bench-results/latest.md (README table)
+// Options: --reps N  --warmup N (discarded rounds)  --iters N (measurements per page)
+//          --models a,b  --threads 1,2  --engines neuronos,neuronos-st,wllama,native
+//          --context N  --timeout-ms N (per step)  --wllama-load blob|url  --no-native
+//          --out DIR  --help
+// Env: CHROMIUM_PATH (default /usr/bin/chromium).
+import { spawnSync } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join, relative } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { DIST, FIXTURES, ROOT, readJSON } from './lib.mjs';
+import { ensureNative, nativeBuildInfo, runLlamaBench } from './bench/native.mjs';
+import { markdownReport, ratios, summarize, textReport } from './bench/report.mjs';
+
+// ---- what is measured -------------------------------------------------------------------------
+// Adding a model is one line: the fixture's name in test/fixtures/make-fixtures.ts.
+const MODELS = ['qwen2.5-0.5b-q4_0', 'qwen2.5-0.5b-q8_0'];
+const PROMPT_TOKENS = 128;
+const GEN_TOKENS = 64;
+const SHORT_PROMPT_TOKENS = 4; // the prompt of the tg call (and of the baseline call it is paired with)
+const WARM_PROMPT_TOKENS = 16; // in-page warm-up after each load (JIT tier-up, first allocations)
+const WARM_GEN_TOKENS = 4;
+const ENGINES = ['neuronos', 'neuronos-st', 'wllama', 'native'];
+const VOCAB_FIXTURE = 'tiny-random'; // same qwen2 vocabulary, 26 MB: used to build exact-length prompts
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-renderer-backgrounding',
+  '--disable-background-timer-throttling',
+  '--disable-features=SpareRendererForSitePerProcess',
+];
+
+const say = (...a) => console.log('[bench]', ...a);
+
+// ---- options ----------------------------------------------------------------------------------
+function parseArgs(argv) {
+  const has = (f) => argv.includes(f);
+  const val = (f) => {
+    const i = argv.indexOf(f);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const list = (f) => val(f)?.split(',').map((s) => s.trim()).filter(Boolean);
+  const num = (f, d) => (val(f) !== undefined ? Number(val(f)) : d);
+  if (has('--help') || has('-h')) {
+    console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(0, 12).join('\n'));
+    process.exit(0);
+  }
+  const quick = has('--quick');
+  const n = cpus().length;
+  const threads = list('--threads')?.map(Number) ?? (quick ? [1] : [...new Set([1, Math.min(2, n), n])]);
+  const o = {
+    quick,
+    markdown: has('--markdown'),
+    models: list('--models') ?? (quick ? [MODELS[0]] : MODELS),
+    threads,
+    engines: list('--engines') ?? ENGINES,
+    reps: num('--reps', quick ? 1 : 3),
+    warmup: num('--warmup', 0),
+    iters: num('--iters', 1),
+    context: num('--context', 1024),
+    timeoutMs: num('--timeout-ms', 600_000),
+    wllamaLoad: val('--wllama-load') ?? 'blob',
+    out: val('--out') ?? join(ROOT, 'build', 'bench-results'),
+  };
+  if (has('--no-native')) o.engines = o.engines.filter((e) => e !== 'native');
+  for (const e of o.engines) if (!ENGINES.includes(e)) throw new Error(`unknown engine ${e} (one of ${ENGINES.join(', ')})`);
+  if (!['blob', 'url'].includes(o.wllamaLoad)) throw new Error('--wllama-load is blob or url');
+  return o;
+}
+
+// ---- environment ------------------------------------------------------------------------------
+function machine() {
+  let os = `Linux ${release()}`;
+  try {
+    const pretty = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1];
+    if (pretty) os = pretty;
+  } catch {
+    /* not Linux */
+  }
+  let cpu = cpus()[0]?.model?.trim() || 'unknown CPU';
+  return { cpu, cores: cpus().length, memory_gb: Math.round(totalmem() / 2 ** 30), os, node: process.versions.node, loadavg_start: loadavg() };
+}
+
+function ensureFixtures(names) {
+  const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
+  const r = spawnSync(tsx, [join(ROOT, 'test', 'fixtures', 'make-fixtures.ts'), ...names], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NEURONOS_FIXTURES_DIR: FIXTURES } });
+  if (r.status !== 0) throw new Error(`generating fixtures failed:\n${r.stdout}\n${r.stderr}`);
+  const manifest = readJSON(join(FIXTURES, 'manifest.json'));
+  const out = {};
+  for (const n of names) {
+    const f = manifest.fixtures.find((x) => x.name === n);
+    if (!f) throw new Error(`fixture ${n} is not in ${FIXTURES}/manifest.json`);
+    out[n] = { file: f.file, bytes: f.bytes, sha256: f.sha256 };
+  }
+  return out;
+}
+
+function fileSizes() {
+  const files = [];
+  if (existsSync(DIST)) {
+    for (const f of readdirSync(DIST).sort()) {
+      if (f.endsWith('.wasm') || /^neuronos-worker.*\.js$/.test(f)) files.push(join(DIST, f));
+    }
+  }
+  const w = join(ROOT, 'node_modules', '@wllama', 'wllama', 'esm');
+  files.push(join(w, 'wasm', 'wllama.wasm'), join(w, 'index.js'));
+  const out = {};
+  for (const f of files) {
+    if (!existsSync(f)) continue;
+    const data = readFileSync(f);
+    const name = relative(ROOT, f).replace(/^node_modules\/@wllama\/wllama\/esm\//, 'wllama: ');
+    out[name] = { raw: data.length, gzip: gzipSync(data, { level: 9 }).length };
+  }
+  return out;
+}
+
+const withTimeout = (p, ms, what) =>
+  new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms (--timeout-ms)`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+
+// ---- prompts ----------------------------------------------------------------------------------
+// Plain English words, each one token after a space in the Qwen2 vocabulary (checked at run time
+// with the engine's own tokenizer); every prompt of a page starts with a different word, so no
+// KV-cache prefix can be reused between the calls of one page.
+const WORDS = (
+  'the of and to in is was for on that with as by at from his her they this are have had not but ' +
+  'which one all were she when there can more will their said would each about how up out them then ' +
+  'many some these two into time has look like him see could people than first water been call who ' +
+  'its now long down day did get come made may part over new sound take only little work know place ' +
+  'year live back give most very after thing our just name good sentence man think say great where help ' +
+  'through much before line right too mean old any same tell boy follow came want show also around form ' +
+  'three small set put end does another well large must big even such because turn here why ask went ' +
+  'men read need land different home us move try kind hand picture again change off play spell air away ' +
+  'animal house point page letter mother answer found study still learn should world high every near add ' +
+  'food between own below country plant last school father keep tree never start city earth eye light ' +
+  'thought head under story saw left few while along might close something seem next hard open example ' +
+  'begin life always those both paper together got group often run important until children side feet car ' +
+  'mile night walk white sea began grow took river four carry state once book hear stop without second late'
+).split(' ');
+
+function mulberry32(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function buildPrompts(page, iters) {
+  const single = [];
+  const counts = await page.evaluate((ws) => window.bench.countTokens(ws), WORDS.map((w) => ' ' + w));
+  WORDS.forEach((w, i) => counts[i] === 1 && single.push(w));
+  if (single.length < 40) throw new Error(`only ${single.length} single-token words: is this the qwen2 vocabulary?`);
+  const rnd = mulberry32(20260928);
+  let nextFirst = 0;
+  const make = (n) => {
+    const first = single[nextFirst++ % single.length];
+    const words = [first];
+    while (words.length < n) words.push(single[Math.floor(rnd() * single.length)]);
+    return words.map((w) => ' ' + w).join('');
+  };
+  const set = { warm: make(WARM_PROMPT_TOKENS), pp: [], tg: [], base: [] };
+  for (let i = 0; i < iters; i++) {
+    set.pp.push(make(PROMPT_TOKENS));
+    set.tg.push(make(SHORT_PROMPT_TOKENS));
+    set.base.push(make(SHORT_PROMPT_TOKENS));
+  }
+  const all = [set.warm, ...set.pp, ...set.tg, ...set.base];
+  const want = [WARM_PROMPT_TOKENS, ...set.pp.map(() => PROMPT_TOKENS), ...set.tg.map(() => SHORT_PROMPT_TOKENS), ...set.base.map(() => SHORT_PROMPT_TOKENS)];
+  const got = await page.evaluate((ts) => window.bench.countTokens(ts), all);
+  got.forEach((n, i) => {
+    if (n !== want[i]) throw new Error(`prompt ${i} has ${n} tokens, wanted ${want[i]}`);
+  });
+  return set;
+}
+
+// ---- one browser repetition: a fresh context (cold load), one engine ------------------------
+async function rendererMemory(cdp) {
+  try {
+    const { processInfo } = await cdp.send('SystemInfo.getProcessInfo');
+    const r = processInfo.filter((p) => p.type === 'renderer').sort((a, b) => b.cpuTime - a.cpuTime)[0];
+    if (!r) return null;
+    const status = readFileSync(`/proc/${r.id}/status`, 'utf8');
+    const kb = (k) => Number(new RegExp(`^${k}:\\s*(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { pid: r.id, peak_mb: kb('VmHWM') / 1024, rss_mb: kb('VmRSS') / 1024 };
+  } catch {
+    return null;
+  }
+}
+
+async function browserRep(ctxArgs, eng, modelUrl, threads) {
+  const { browser, cdp, baseUrl, opts, prompts } = ctxArgs;
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const consoleTail = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') consoleTail.push(m.text().slice(0, 300));
+  });
+  page.on('pageerror', (e) => consoleTail.push(`pageerror: ${e.message}`));
+  const ev = (fn, arg, what) => withTimeout(page.evaluate(fn, arg), opts.timeoutMs, what);
+  try {
+    await page.goto(`${baseUrl}/build/bench/page.html`);
+    await page.waitForFunction(() => window.benchReady === true, null, { timeout: opts.timeoutMs });
+    const kind = eng === 'wllama' ? 'wllama' : 'neuronos';
+    const load = await ev(
+      ([k, o]) => window.bench.load(k, o),
+      [kind, { modelUrl, threads, contextSize: opts.context, forceSingleThread: eng === 'neuronos-st', wllamaLoad: opts.wllamaLoad }],
+      'load',
+    );
+    const complete = (p, n, what) => ev(([pp, nn]) => window.bench.complete(pp, nn), [p, n], what);
+    await complete(prompts.warm, WARM_GEN_TOKENS, 'warm-up');
+    const iters = [];
+    for (let i = 0; i < opts.iters; i++) {
+      const pp = await complete(prompts.pp[i], 1, 'pp');
+      const tg = await complete(prompts.tg[i], GEN_TOKENS, 'tg');
+      const base = await complete(prompts.base[i], 1, 'tg baseline');
+      iters.push({ pp, tg, base });
+    }
+    const mem = await rendererMemory(cdp);
+    return { load, iters, mem, console: consoleTail.slice(-5) };
+  } catch (e) {
+    e.consoleTail = consoleTail.slice(-5);
+    throw e;
+  } finally {
+    await context.close().catch(() => undefined);
+  }
+}
+
+/** Turns one page's raw calls into samples; problems go to `issues`. */
+function browserSamples(raw, issues) {
+  const s = { pp_tps: [], tg_tps: [], engine_pp_tps: [], engine_tg_tps: [], ttft_ms: [] };
+  for (const { pp, tg, base } of raw.iters) {
+    if (pp.prompt_tokens !== PROMPT_TOKENS) issues.push(`pp prompt had ${pp.prompt_tokens} tokens, not ${PROMPT_TOKENS}`);
+    if (pp.prompt_reused) issues.push(`pp reused ${pp.prompt_reused} cached prompt tokens`);
+    if (tg.generated !== GEN_TOKENS) issues.push(`tg generated ${tg.generated} tokens, not ${GEN_TOKENS} (finish ${tg.finish})`);
+    if (tg.prompt_reused || base.prompt_reused) issues.push('the tg/baseline prompts reused cached tokens');
+    s.pp_tps.push((PROMPT_TOKENS * 1000) / pp.wall_ms);
+    s.ttft_ms.push(pp.wall_ms);
+    const d = tg.wall_ms - base.wall_ms;
+    if (d > 0) s.tg_tps.push(((GEN_TOKENS - 1) * 1000) / d);
+    if (pp.engine_prompt_ms > 0) s.engine_pp_tps.push(((pp.prompt_tokens - (pp.prompt_reused ?? 0)) * 1000) / pp.engine_prompt_ms);
+    if (tg.engine_gen_ms > 0) s.engine_tg_tps.push((tg.engine_gen_tokens * 1000) / tg.engine_gen_ms);
+  }
+  return s;
+}
+
+// ---- main -------------------------------------------------------------------------------------
+function estimateSeconds(o, models) {
+  // per repetition, measured on a 2-core EPYC VM (Chromium 156); scaled by model size
+  const prev = readJSON(join(o.out, 'latest.json'), null);
+  let total = 0;
+  let fromPrev = 0;
+  for (const m of o.models) {
+    const mb = models[m].bytes / 2 ** 20;
+    for (const t of o.threads) {
+      for (const e of o.engines) {
+        if (e === 'neuronos-st' && t !== 1) continue;
+        const key = `${e}/${m}/${t}`;
+        const seen = prev?.timing?.per_rep_s?.[key];
+        // seconds per repetition seen on a busy 2-core EPYC VM (wllama 3.13.0 is ~4× slower per token)
+        const guess = e === 'native' ? 8 + mb / 40 : e === 'wllama' ? (40 + mb / 2.5) / Math.sqrt(t) : (15 + mb / 10) / Math.sqrt(t);
+        if (seen) fromPrev++;
+        total += (o.reps + o.warmup) * (seen ?? guess);
+      }
+    }
+  }
+  return { seconds: total + 30, source: fromPrev ? 'the previous run in latest.json' : 'rough per-repetition figures for a 2-core machine' };
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const t0 = Date.now();
+  const notes = [];
+  const m = machine();
+  say(`${o.quick ? 'quick' : 'full'} run: models ${o.models.join(', ')}; threads ${o.threads.join(', ')}; engines ${o.engines.join(', ')}; ${o.reps} reps + ${o.warmup} warm-up round(s)`);
+
+  for (const f of ['neuronos.js', 'neuronos-inference-worker.js', 'neuronos-worker-st.wasm']) {
+    if (!existsSync(join(DIST, f))) throw new Error(`dist/${f} is missing: run \`npm run build\` (or \`npm start\` / \`npm test\`) first`);
+  }
+  if (o.engines.includes('neuronos') && !existsSync(join(DIST, 'neuronos-worker.wasm'))) {
+    throw new Error('dist/neuronos-worker.wasm (the threaded build) is missing: run `npm run build` first');
+  }
+  say('fixtures ...');
+  const models = ensureFixtures([...new Set([VOCAB_FIXTURE, ...o.models])]);
+  const est = estimateSeconds(o, models);
+  say(`expected duration: about ${Math.ceil(est.seconds / 60)} min (from ${est.source}); never asserts a speed, only reports`);
+
+  let nativeBin = null;
+  if (o.engines.includes('native')) nativeBin = ensureNative(notes, say);
+  const engines = o.engines.filter((e) => e !== 'native' || nativeBin);
+
+  // read each model once so that the first engine does not pay for a cold OS page cache
+  for (const n of o.models) warmPageCache(join(FIXTURES, models[n].file));
+
+  const { serve } = await import('./serve.mjs');
+  const { chromium } = await import('playwright-core');
+  const server = await serve({ port: 0, coi: true });
+  const baseUrl = `http://127.0.0.1:${server.server.address().port}`;
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const cdp = await browser.newBrowserCDPSession();
+  const chromiumVersion = `Chromium ${browser.version()}`;
+  const ctxArgs = { browser, cdp, baseUrl, opts: o, prompts: null };
+  const raw = [];
+  const perRep = {};
+  let pageInfo = null;
+  try {
+    // prompts of exact token counts, checked with the engine's tokenizer on the vocab fixture
+    {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${baseUrl}/build/bench/page.html`);
+      await page.waitForFunction(() => window.benchReady === true);
+      pageInfo = await page.evaluate(() => window.bench.info());
+      if (!pageInfo.crossOriginIsolated) throw new Error('the bench page is not cross-origin isolated (COOP/COEP headers missing?)');
+      await withTimeout(page.evaluate((u) => window.bench.load('neuronos', { modelUrl: u, threads: 1, contextSize: 512, forceSingleThread: true }), `/models/${models[VOCAB_FIXTURE].file}`), o.timeoutMs, 'vocab load');
+      ctxArgs.prompts = await buildPrompts(page, o.iters);
+      await context.close();
+    }
+
+    for (const model of o.models) {
+      const modelUrl = `/models/${models[model].file}`;
+      for (const threads of o.threads) {
+        const list = engines.filter((e) => e !== 'neuronos-st' || threads === 1);
+        say(`— ${model}, ${threads} thread${threads > 1 ? 's' : ''}: ${list.join(' → ')} × ${o.warmup} warm-up + ${o.reps} reps`);
+        for (let round = 0; round < o.warmup + o.reps; round++) {
+          const warm = round < o.warmup;
+          for (const eng of list) {
+            const tr = Date.now();
+            const rec = { engine: eng, model, threads, round, warmup: warm };
+            try {
+              if (eng === 'native') {
+                rec.native = await runLlamaBench(nativeBin, { model: join(FIXTURES, models[model].file), threads, nPrompt: PROMPT_TOKENS, nGen: GEN_TOKENS, reps: 1, timeoutMs: o.timeoutMs });
+              } else {
+                rec.browser = await browserRep(ctxArgs, eng, modelUrl, threads);
+              }
+            } catch (e) {
+              rec.error = e.message.split('\n')[0];
+              if (e.consoleTail?.length) rec.console = e.consoleTail;
+            }
+            rec.seconds = (Date.now() - tr) / 1000;
+            raw.push(rec);
+            (perRep[`${eng}/${model}/${threads}`] ??= []).push(rec.seconds);
+            say(`  ${warm ? 'warm-up' : `rep ${round - o.warmup + 1}/${o.reps}`} ${eng.padEnd(11)} ${rec.error ? `FAILED: ${rec.error}` : brief(rec)} (${rec.seconds.toFixed(0)} s)`);
+          }
+        }
+      }
+    }
+  } finally {
+    await browser.close().catch(() => undefined);
+    await server.stop().catch(() => undefined);
+  }
+
+  // ---- aggregate --------------------------------------------------------------------------
+  const records = [];
+  for (const model of o.models) {
+    for (const threads of o.threads) {
+      for (const eng of engines) {
+        if (eng === 'neuronos-st' && threads !== 1) continue;
+        const reps = raw.filter((r) => r.engine === eng && r.model === model && r.threads === threads && !r.warmup);
+        const rec = {
+          engine: eng === 'native' ? 'native' : eng === 'wllama' ? 'wllama' : 'neuronos',
+          ...(eng.startsWith('neuronos') ? { build: eng === 'neuronos-st' ? 'st' : 'mt' } : {}),
+          model,
+          threads,
+        };
+        const s = { pp_tps: [], tg_tps: [], load_ms: [], peak_mb: [], engine_pp_tps: [], engine_tg_tps: [], ttft_ms: [], fetch_ms: [] };
+        const errors = [];
+        const issues = [];
+        for (const r of reps) {
+          if (r.error) {
+            errors.push(r.error);
+            continue;
+          }
+          if (r.native) {
+            s.pp_tps.push(...r.native.pp_tps);
+            s.tg_tps.push(...r.native.tg_tps);
+            if (r.native.peak_mb) s.peak_mb.push(r.native.peak_mb);
+            rec.details = { build_commit: r.native.build_commit, n_batch: r.native.n_batch, n_ubatch: r.native.n_ubatch, cmake: nativeBuildInfo() };
+          } else {
+            const b = r.browser;
+            const x = browserSamples(b, issues);
+            for (const k of Object.keys(x)) s[k].push(...x[k]);
+            s.load_ms.push(b.load.load_ms);
+            if (b.load.fetch_ms != null) s.fetch_ms.push(b.load.fetch_ms);
+            if (b.mem) s.peak_mb.push(b.mem.peak_mb);
+            const { load_ms, fetch_ms, engine_load_ms, start_ms, model: _m, ...rest } = b.load;
+            rec.details = rest;
+          }
+        }
+        rec.pp_tps = summarize(s.pp_tps);
+        rec.tg_tps = summarize(s.tg_tps);
+        rec.load_ms = summarize(s.load_ms);
+        rec.peak_mb = summarize(s.peak_mb);
+        if (rec.engine !== 'native') {
+          rec.engine_reported = { pp_tps: summarize(s.engine_pp_tps), tg_tps: summarize(s.engine_tg_tps) };
+          rec.ttft_128_ms = summarize(s.ttft_ms);
+          rec.fetch_ms = summarize(s.fetch_ms);
+        }
+        rec.samples = Object.fromEntries(Object.entries(s).filter(([, v]) => v.length));
+        if (errors.length) rec.errors = errors;
+        if (issues.length) rec.issues = [...new Set(issues)];
+        records.push(rec);
+      }
+    }
+  }
+  if (o.engines.includes('native') && !nativeBin) notes.push('no native rows: see the note above');
+  notes.push(
+    `browser pp = ${PROMPT_TOKENS} ÷ page-side wall time of a ${PROMPT_TOKENS}-token prompt until its first token reached the page; ` +
+      `tg = ${GEN_TOKENS - 1} ÷ (wall time of a ${SHORT_PROMPT_TOKENS}-token prompt + ${GEN_TOKENS} tokens − wall time of another ${SHORT_PROMPT_TOKENS}-token prompt + 1 token); ` +
+      'native = llama-bench pp/tg (pure decode, no tokenization or sampling). Engine-reported figures are in the JSON (engine_reported).',
+    'peak MB = /proc/<renderer pid>/status VmHWM (peak resident set of the page\'s renderer process, which hosts its workers and WASM heaps), renderer found with CDP SystemInfo.getProcessInfo; native = GNU time maximum RSS of llama-bench (model mmapped).',
+  );
+  if (m.loadavg_start[0] > m.cores * 0.5) notes.push(`the machine was busy when the run started (load average ${m.loadavg_start[0].toFixed(2)} on ${m.cores} cores): expect noise`);
+
+  const date = new Date();
+  const res = {
+    schema: 1,
+    date: date.toISOString(),
+    machine: { ...m, loadavg_end: loadavg() },
+    chromium: chromiumVersion,
+    page: pageInfo,
+    config: {
+      quick: o.quick,
+      models: o.models.map((n) => ({ name: n, ...models[n] })),
+      threads: o.threads,
+      engines,
+      reps: o.reps,
+      warmup_rounds: o.warmup,
+      iters_per_page: o.iters,
+      prompt_tokens: PROMPT_TOKENS,
+      gen_tokens: GEN_TOKENS,
+      context_size: o.context,
+      wllama_load: o.wllamaLoad,
+      wllama_version: readJSON(join(ROOT, 'node_modules', '@wllama', 'wllama', 'package.json')).version,
+    },
+    records,
+    ratios: ratios(records),
+    wasm: fileSizes(),
+    memory: { method: 'VmHWM of the renderer process (browser rows); GNU time max RSS (native)' },
+    notes,
+    timing: { total_s: (Date.now() - t0) / 1000, per_rep_s: Object.fromEntries(Object.entries(perRep).map(([k, v]) => [k, summarize(v).median])) },
+    raw,
+  };
+
+  mkdirSync(o.out, { recursive: true });
+  const stamp = date.toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
+  const jsonFile = join(o.out, `${stamp}${o.quick ? '-quick' : ''}.json`);
+  writeFileSync(jsonFile, JSON.stringify(res, null, 2) + '\n');
+  copyFileSync(jsonFile, join(o.out, 'latest.json'));
+  console.log('\n' + textReport(res) + '\n');
+  say(`wrote ${relative(ROOT, jsonFile)} and latest.json`);
+  if (o.markdown) {
+    const mdFile = join(o.out, `${stamp}${o.quick ? '-quick' : ''}.md`);
+    writeFileSync(mdFile, markdownReport(res));
+    copyFileSync(mdFile, join(o.out, 'latest.md'));
+    say(`wrote ${relative(ROOT, mdFile)} and latest.md`);
+  }
+  say(`done in ${((Date.now() - t0) / 60000).toFixed(1)} min`);
+}
+
+function warmPageCache(file) {
+  const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(8 << 20);
+  try {
+    while (readSync(fd, buf, 0, buf.length, null) > 0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function brief(rec) {
+  const f = (x) => (x == null ? '–' : x.toFixed(1));
+  if (rec.native) return `pp ${f(rec.native.pp_tps[0])} t/s, tg ${f(rec.native.tg_tps[0])} t/s, peak ${f(rec.native.peak_mb)} MB`;
+  const b = rec.browser;
+  const it = b.iters[0];
+  const pp = (PROMPT_TOKENS * 1000) / it.pp.wall_ms;
+  const tg = ((GEN_TOKENS - 1) * 1000) / (it.tg.wall_ms - it.base.wall_ms);
+  return `load ${b.load.load_ms.toFixed(0)} ms, pp ${f(pp)} t/s, tg ${f(tg)} t/s, peak ${f(b.mem?.peak_mb)} MB [${b.load.variant}]`;
+}
+
+main().catch((e) => {
+  console.error(`[bench] ${e.stack || e.message}`);
+  process.exit(1);
+});

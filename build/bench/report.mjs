@@ -1,0 +1,128 @@
+// Summaries, ratios and the printed / Markdown tables of `npm run bench`.
+
+/** {median, min, max, n} of the finite numbers in `xs`; null when there are none. */
+export function summarize(xs) {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const mid = v.length >> 1;
+  const median = v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+  return { median, min: v[0], max: v[v.length - 1], n: v.length };
+}
+
+const label = (r) => (r.engine === 'neuronos' ? `neuronos (${r.build})` : r.engine);
+
+function fmt(x, digits) {
+  if (x == null || !Number.isFinite(x)) return '–';
+  if (digits == null) digits = Math.abs(x) >= 100 ? 0 : Math.abs(x) >= 10 ? 1 : 2;
+  return x.toFixed(digits);
+}
+
+const cell = (s, digits) => (s ? `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})` : '–');
+const ratio = (a, b) => (a && b && b.median > 0 ? a.median / b.median : null);
+const fmtRatio = (x) => (x == null ? '–' : `${x.toFixed(2)}×`);
+
+/** Ratio rows: each NeuronOS build against wllama and native at the same model × threads. */
+export function ratios(records) {
+  const out = [];
+  for (const r of records.filter((x) => x.engine === 'neuronos')) {
+    const w = records.find((x) => x.engine === 'wllama' && x.model === r.model && x.threads === r.threads);
+    const n = records.find((x) => x.engine === 'native' && x.model === r.model && x.threads === r.threads);
+    out.push({
+      model: r.model,
+      threads: r.threads,
+      build: r.build,
+      vs_wllama: w ? { pp: ratio(r.pp_tps, w.pp_tps), tg: ratio(r.tg_tps, w.tg_tps), load: ratio(r.load_ms, w.load_ms), peak: r.peak_mb && w.peak_mb ? r.peak_mb.median / w.peak_mb.median : null } : null,
+      vs_native: n ? { pp: ratio(r.pp_tps, n.pp_tps), tg: ratio(r.tg_tps, n.tg_tps) } : null,
+    });
+  }
+  return out;
+}
+
+function table(head, rows) {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => cells.map((c, i) => String(c).padEnd(w[i])).join('  ');
+  return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function md(head, rows) {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+function resultRows(records) {
+  return records.map((r) => [
+    r.model,
+    r.threads,
+    label(r),
+    cell(r.pp_tps),
+    cell(r.tg_tps),
+    cell(r.load_ms, 0),
+    r.peak_mb ? fmt(r.peak_mb.median, 0) : '–',
+    r.errors?.length ? `${r.errors.length} failed` : r.pp_tps ? r.pp_tps.n : 0,
+  ]);
+}
+const RESULT_HEAD = ['model', 'thr', 'engine', 'pp t/s median (min–max)', 'tg t/s median (min–max)', 'load ms median (min–max)', 'peak MB', 'n'];
+
+function ratioRows(rs) {
+  return rs.map((x) => [
+    x.model,
+    x.threads,
+    x.build,
+    fmtRatio(x.vs_wllama?.pp),
+    fmtRatio(x.vs_wllama?.tg),
+    fmtRatio(x.vs_wllama?.load),
+    fmtRatio(x.vs_wllama?.peak),
+    fmtRatio(x.vs_native?.pp),
+    fmtRatio(x.vs_native?.tg),
+  ]);
+}
+const RATIO_HEAD = ['model', 'thr', 'neuronos build', 'pp ÷ wllama', 'tg ÷ wllama', 'load ÷ wllama', 'peak ÷ wllama', 'pp ÷ native', 'tg ÷ native'];
+
+function sizeRows(wasm) {
+  return Object.entries(wasm).map(([f, s]) => [f, (s.raw / 1024).toFixed(0), (s.gzip / 1024).toFixed(0)]);
+}
+
+/** Plain-text report for the terminal. */
+export function textReport(res) {
+  const parts = [
+    table(RESULT_HEAD, resultRows(res.records)),
+    '',
+    'Ratios (NeuronOS ÷ other; pp/tg above 1 = NeuronOS faster; load/peak below 1 = NeuronOS lower):',
+    table(RATIO_HEAD, ratioRows(res.ratios)),
+    '',
+    'File sizes (KiB):',
+    table(['file', 'raw', 'gzip -9'], sizeRows(res.wasm)),
+  ];
+  if (res.notes.length) parts.push('', 'Notes:', ...res.notes.map((n) => `- ${n}`));
+  return parts.join('\n');
+}
+
+/** Markdown for the README's Performance section. */
+export function markdownReport(res) {
+  const m = res.machine;
+  const c = res.config;
+  return [
+    `### Benchmark (${res.date.slice(0, 10)})`,
+    '',
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memory_gb} GB RAM, ${m.os}; ${res.chromium} (headless); node ${m.node}. ` +
+      `Load average at start ${m.loadavg_start.map((x) => x.toFixed(2)).join(' / ')}, at end ${m.loadavg_end.map((x) => x.toFixed(2)).join(' / ')}.`,
+    '',
+    `${c.prompt_tokens}-token prompt (pp), ${c.gen_tokens} generated tokens with end-of-sequence ignored (tg), greedy, context ${c.context_size}; ` +
+      `${c.reps} repetitions per row (${c.warmup_rounds} warm-up round${c.warmup_rounds === 1 ? '' : 's'} discarded, engines interleaved), ` +
+      `each repetition a fresh browser context (cold load) with an in-page warm-up generation. Median (min–max).`,
+    '',
+    md(RESULT_HEAD, resultRows(res.records)),
+    '',
+    'NeuronOS ÷ other (pp/tg above 1: NeuronOS faster; load/peak below 1: NeuronOS lower):',
+    '',
+    md(RATIO_HEAD, ratioRows(res.ratios)),
+    '',
+    'Files (KiB):',
+    '',
+    md(['file', 'raw', 'gzip -9'], sizeRows(res.wasm)),
+    '',
+    'How measured: see `build/bench/README.md`. Reproduce: `npm run bench -- --markdown`.',
+    'The models are random-weight fixtures with the real shapes: they measure speed, not quality.',
+    ...(res.notes.length ? ['', ...res.notes.map((n) => `- ${n}`)] : []),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,99 @@
+// The playground: a model picker around <neuronos-chat>.
+const MODELS = [
+  {
+    id: 'scripted',
+    label: 'Offline default (25 MB, generated)',
+    url: '/models/scripted.gguf',
+    temperature: '0',
+    note:
+      'A test instrument, not an assistant: a tiny model we generate ourselves (real llama.cpp ' +
+      'inference, real Qwen2 vocabulary and chat template, never trained). Whatever you say, it ' +
+      'greedily replies with the same sentence. It needs no network.',
+  },
+  {
+    id: 'tiny-random',
+    label: 'Offline random weights (26 MB, gibberish)',
+    url: '/models/tiny-random.gguf',
+    temperature: '0.7',
+    note: 'Random weights with a real vocabulary: fluent nonsense, useful to watch streaming and Stop.',
+  },
+  {
+    id: 'qwen',
+    label: 'Qwen2.5 0.5B Instruct, Q4_0 (≈ 430 MB, Hugging Face)',
+    url: 'https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/main/qwen2.5-0.5b-instruct-q4_0.gguf',
+    temperature: '0.7',
+    note: 'A real small assistant. Downloads from Hugging Face when you press Load (needs internet).',
+  },
+  {
+    id: 'smollm',
+    label: 'SmolLM2 360M Instruct, Q8_0 (≈ 390 MB, Hugging Face)',
+    url: 'https://huggingface.co/HuggingFaceTB/SmolLM2-360M-Instruct-GGUF/resolve/main/smollm2-360m-instruct-q8_0.gguf',
+    temperature: '0.7',
+    note: 'A real small assistant. Downloads from Hugging Face when you press Load (needs internet).',
+  },
+  {
+    id: 'bitnet',
+    label: 'BitNet b1.58 2B 4T, I2_S (≈ 1.2 GB, Hugging Face)',
+    url: 'https://huggingface.co/microsoft/BitNet-b1.58-2B-4T-gguf/resolve/main/ggml-model-i2_s.gguf',
+    temperature: '0.7',
+    note:
+      'Not loadable yet: its I2_S tensor type is not in upstream llama.cpp and our support is an ' +
+      'open issue. Loading it now ends with a clear "unknown tensor type" error.',
+  },
+];
+
+const chat = document.getElementById('chat');
+const box = document.getElementById('models');
+const note = document.getElementById('model-note');
+let objectUrl = null;
+
+function choose(m) {
+  note.textContent = m.note;
+  if (objectUrl) URL.revokeObjectURL(objectUrl);
+  objectUrl = null;
+  chat.setAttribute('temperature', m.temperature);
+  // offline models load at once; downloads wait for the visitor's click
+  chat.setAttribute('load', m.url.startsWith('/') ? 'eager' : 'click');
+  chat.setAttribute('model', m.url);
+  history.replaceState(null, '', `?model=${m.id}`);
+}
+
+const wanted = new URLSearchParams(location.search).get('model') || 'scripted';
+for (const m of MODELS) {
+  const id = `model-${m.id}`;
+  const row = document.createElement('div');
+  const input = Object.assign(document.createElement('input'), { type: 'radio', name: 'model', id, value: m.id });
+  const label = Object.assign(document.createElement('label'), { htmlFor: id, textContent: m.label });
+  input.addEventListener('change', () => choose(m));
+  row.append(input, label);
+  box.append(row);
+  if (m.id === wanted) {
+    input.checked = true;
+    choose(m);
+  }
+}
+
+function openFile(file) {
+  if (!file) return;
+  if (objectUrl) URL.revokeObjectURL(objectUrl);
+  objectUrl = URL.createObjectURL(file);
+  for (const r of box.querySelectorAll('input')) r.checked = false;
+  note.textContent = `Local file ${file.name} (${(file.size / 1e6).toFixed(1)} MB), read from your disk.`;
+  chat.setAttribute('load', 'eager');
+  chat.setAttribute('model', objectUrl);
+}
+document.getElementById('file').addEventListener('change', (e) => openFile(e.target.files[0]));
+const drop = document.getElementById('drop');
+drop.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  drop.classList.add('over');
+});
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (e) => {
+  e.preventDefault();
+  drop.classList.remove('over');
+  openFile(e.dataTransfer.files[0]);
+});
+drop.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' || e.key === ' ') document.getElementById('file').click();
+});
