@@ -2,10 +2,9 @@
  * `<neuronos-chat>` — a chat with a local model, in one tag. See the class's JSDoc for the
  * attributes, events, parts and custom properties; `define.ts` registers the tag.
  */
-import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { LitElement, html, noChange, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
 import { Directive, directive, type PartInfo, PartType } from 'lit/directive.js';
-import { noChange } from 'lit';
 import { ifDefined } from 'lit/directives/if-defined.js';
 import { keyed } from 'lit/directives/keyed.js';
 import { live } from 'lit/directives/live.js';

@@ -23,7 +23,6 @@ function addScript(src: string): Promise<void> {
 it('dist/neuronos-chat.js: a single script tag registers <neuronos-chat>; a second copy is harmless', async function () {
   const head = await fetch(BUNDLE, { method: 'HEAD' });
   if (!head.ok || !/javascript/.test(head.headers.get('content-type') ?? '')) {
-    console.log('bundle not built: skipped');
     this.skip();
     return;
   }
