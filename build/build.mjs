@@ -1,10 +1,10 @@
 // `npm run build`: third-party sources, both WASM variants, then the JS bundles.
 //   node build/build.mjs [--wasm-only] [--native] [--variant st|mt]
 // Incremental: CMake/Ninja rebuild only what changed; a no-op build takes seconds.
-import { copyFileSync, existsSync, mkdirSync, writeFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyLicences, fetchDeps } from './deps.mjs';
-import { CACHE, DIST, LLAMA_DIR, ROOT, SQLITE_DIR, log, run } from './lib.mjs';
+import { CACHE, DIST, LLAMA_DIR, ROOT, SQLITE_DIR, hashTree, log, run } from './lib.mjs';
 import { ensureApt } from './setup.mjs';
 
 const EMCC_ENV = { ...process.env, NODE_PATH: '/usr/share/nodejs', EMCC_SKIP_SANITY_CHECK: '1' };
@@ -94,9 +94,21 @@ export function build({ variants = ['st', 'mt'], native = false, js = true } = {
   for (const v of variants) buildWasm(v);
   copyLicences(join(DIST, 'licenses'));
   if (native) buildNative();
-  if (js && existsSync(join(ROOT, 'rollup.config.mjs')) && existsSync(join(ROOT, 'node_modules/.bin/rollup'))) {
-    run(join(ROOT, 'node_modules/.bin/rollup'), ['-c', '--silent'], { cwd: ROOT });
-  }
+  if (js) buildJs();
+}
+
+/** The bundles, type declarations and custom-elements.json (skipped when nothing changed). */
+export function buildJs() {
+  const bin = (n) => join(ROOT, 'node_modules/.bin', n);
+  const key = hashTree(['src', 'components', 'rollup.config.mjs', 'tsconfig.json', 'package-lock.json'].map((p) => join(ROOT, p)));
+  const stamp = join(DIST, '.js-stamp');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key && existsSync(join(DIST, 'neuronos-chat.js'))) return;
+  const t0 = Date.now();
+  run(bin('rollup'), ['-c', '--silent'], { cwd: ROOT });
+  run(bin('tsc'), ['-p', 'tsconfig.json', '--emitDeclarationOnly'], { cwd: ROOT });
+  run(bin('cem'), ['analyze', '--litelement', '--globs', 'components/**/*.ts', '--outdir', 'dist', '--quiet'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  writeFileSync(stamp, key);
+  log(`bundles, types, custom-elements.json (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

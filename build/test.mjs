@@ -3,15 +3,15 @@
 //   test binary + the JS bundles, 3. generates the fixtures, 4. runs the C tests natively
 //   (ASan+UBSan), the node tests (both WASM variants), and the browser tests (headless Chromium).
 // Prints one line per suite and a final "total: N passed, N failed"; exits non-zero on any failure.
-//   NEURONOS_TEST_ONLY=c,node,browser   run only these suites (the build still runs)
+//   NEURONOS_TEST_ONLY=types,c,node,e2e,browser   run only these suites (the build still runs)
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from './build.mjs';
 import { FIXTURES, ROOT, log, run } from './lib.mjs';
 import { setup } from './setup.mjs';
 
-const only = (process.env.NEURONOS_TEST_ONLY || 'c,node,browser').split(',');
+const only = (process.env.NEURONOS_TEST_ONLY || 'types,c,node,e2e,browser').split(',');
 const results = [];
 const t0 = Date.now();
 
@@ -54,6 +54,12 @@ try {
   process.exit(1);
 }
 
+if (only.includes('types')) {
+  suite('types (tsc --noEmit, strict)', join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.test.json'], (out) => {
+    const errors = (out.match(/error TS\d+/g) || []).length;
+    return { passed: errors ? 0 : 1, failed: errors };
+  });
+}
 if (only.includes('c')) {
   suite('c (native, ASan+UBSan)', join(ROOT, '.cache/build/native-asan/neuronos_tests'), [], plainCounts, {
     ASAN_OPTIONS: 'detect_leaks=1',
@@ -64,11 +70,12 @@ if (only.includes('node')) {
   const files = readdirSync(join(ROOT, 'test/node')).filter((f) => /\.test\.(ts|mjs)$/.test(f)).map((f) => join('test/node', f));
   suite('node (wasm st + mt, fixtures)', process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', ...files], nodeCounts);
 }
-if (only.includes('browser') && existsSync(join(ROOT, 'web-test-runner.config.mjs'))) {
-  suite('browser (headless Chromium)', join(ROOT, 'node_modules/.bin/wtr'), ['--config', 'web-test-runner.config.mjs'], (out) => {
-    const m = /(\d+) passed, (\d+) failed/.exec(out);
-    return m ? { passed: Number(m[1]), failed: Number(m[2]) } : plainCounts(out);
-  });
+if (only.includes('e2e')) {
+  const files = readdirSync(join(ROOT, 'test/e2e')).filter((f) => /\.test\.ts$/.test(f)).map((f) => join('test/e2e', f));
+  suite('e2e (worker + element in Chromium)', process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files], nodeCounts);
+}
+if (only.includes('browser')) {
+  suite('browser (element units, wtr)', join(ROOT, 'node_modules/.bin/wtr'), ['--config', 'web-test-runner.config.mjs'], plainCounts);
 }
 
 let passed = 0;

@@ -109,12 +109,13 @@ describe('NeuronOS API in Chromium', () => {
     const r = await page.evaluate(async () => {
       const ai = (window as any).neuronos;
       const codes: Record<string, unknown> = {};
-      for (const [k, url] of [
+      const cases: [string, string][] = [
         ['missing', '/models/does-not-exist.gguf'],
         ['html', '/demo/api.html'],
         ['truncated', '/models/bad-truncated.gguf'],
         ['tooLarge', '/models/bad-too-large.gguf'],
-      ]) {
+      ];
+      for (const [k, url] of cases) {
         try {
           await ai.loadModel(url);
           codes[k] = 'loaded?!';
