@@ -150,3 +150,26 @@ export async function fetchModel(source: ModelSource, opts: FetchOptions = {}): 
   await Promise.all(Array.from({ length: Math.min(4, urls.length) }, lane));
   return out;
 }
+
+/**
+ * The size of a model without downloading it (HEAD requests; every part of a split model).
+ * Resolves to null when the host does not say. Used by the element's Load prompt.
+ */
+export async function probeModelSize(source: string, opts: { signal?: AbortSignal; fetch?: typeof fetch } = {}): Promise<number | null> {
+  const f = opts.fetch ?? fetch;
+  const url = new URL(source, typeof location !== 'undefined' ? location.href : undefined).href;
+  if (url.startsWith('blob:') || url.startsWith('data:')) return null;
+  let total = 0;
+  for (const part of splitUrls(url)) {
+    try {
+      const res = await f(part, { method: 'HEAD', signal: opts.signal, credentials: 'omit' });
+      const n = Number(res.headers.get('content-length') ?? NaN);
+      if (!res.ok || !Number.isFinite(n) || n <= 0) return null;
+      total += n;
+    } catch {
+      return null;
+    }
+  }
+  return total;
+}
+

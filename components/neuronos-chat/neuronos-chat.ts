@@ -20,7 +20,7 @@ import type {
   NeuronOSOptions,
   TokenStream,
 } from '../../src/neuronos.js';
-import type { LoadProgress } from '../../src/loader.js';
+import { probeModelSize, type LoadProgress } from '../../src/loader.js';
 import type { FinishReason, GenerationStats } from '../../src/protocol.js';
 import { markdownToText, renderMarkdown } from './markdown.js';
 import { styles } from './neuronos-chat.styles.js';
@@ -496,6 +496,8 @@ export class NeuronOSChat extends LitElement {
   private _theme: Theme | undefined = undefined;
 
   @state() private _status: Status = 'idle';
+  /** Size of the model behind the Load button (HEAD request; null = unknown). */
+  @state() private _modelSize: number | null = null;
   @state() private _progress: LoadProgress | null = null;
   @state() private _messages: Entry[] = [];
   @state() private _error: NeuronOSErrorDetail | null = null;
@@ -675,6 +677,10 @@ export class NeuronOSChat extends LitElement {
         break;
       case 'click': {
         const life = this._life;
+        this._modelSize = null;
+        void this.probeSize(url).then((size) => {
+          if (life === this._life && this.model === url) this._modelSize = size;
+        });
         void Promise.resolve()
           .then(() => this.isCached(url))
           .then(
@@ -686,6 +692,11 @@ export class NeuronOSChat extends LitElement {
         break;
       }
     }
+  }
+
+  /** The model's size for the Load prompt, without downloading it. Overridable (tests). */
+  protected probeSize(url: string): Promise<number | null> {
+    return probeModelSize(url).catch(() => null);
   }
 
   private modelChanged(): void {
@@ -1115,10 +1126,11 @@ export class NeuronOSChat extends LitElement {
   private renderLoadPanel(): TemplateResult | typeof nothing {
     if (this._status !== 'idle' && this._status !== 'error') return nothing;
     if (!this.model) return html`<p class="hint">Set the <code>model</code> attribute to the URL of a GGUF model.</p>`;
+    const size = this._modelSize ? ` (${formatBytes(this._modelSize)})` : '';
     const hint =
       this._load === 'visible' && this._status === 'idle'
-        ? 'It loads when the chat scrolls into view, or now:'
-        : 'The model is downloaded and runs in this browser.';
+        ? `${modelNameFromUrl(this.model)}${size} loads when the chat scrolls into view, or now:`
+        : `${modelNameFromUrl(this.model)}${size} is downloaded and runs in this browser.`;
     return html`<div class="load-panel">
       <button part="load-button" type="button" aria-describedby="load-hint-${this._uid}" @click=${() => void this.loadModel()}>
         ${this._status === 'error' ? 'Retry loading' : 'Load model'}

@@ -183,7 +183,7 @@ describe('NeuronOS API in Chromium', () => {
       const r = await chatOnce(page, `${site.url}/models/scripted.gguf`);
       assert.equal(r.text, script());
       assert.equal(r.variant, 'mt');
-      assert.ok(log.requests.some((u) => u.startsWith(cdn.url) && u.endsWith('.wasm')), 'the wasm came from the CDN origin');
+      assert.ok(log.requests.some((u) => u.startsWith(`GET ${cdn.url}`) && u.endsWith('.wasm')), 'the wasm came from the CDN origin');
       assert.deepEqual(log.errors, []);
       await page.close();
     } finally {

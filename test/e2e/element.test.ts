@@ -136,12 +136,14 @@ describe('<neuronos-chat> with the real worker', () => {
 
   test('load="click" downloads nothing until the button is used; removing the element ends its worker', async () => {
     const { page, log } = await elementPage(plain.url, 'model="/models/scripted.gguf" temperature="0"');
-    await page.waitForTimeout(1500);
-    assert.equal(log.requests.filter((u) => u.includes('/models/')).length, 0, 'no model request before the click');
+    // the Load prompt names the model and its size (from a HEAD request), and downloads nothing
+    await page.waitForFunction(() => /scripted\.gguf.*\(25\.5 MB\)/.test(document.querySelector('neuronos-chat')!.shadowRoot!.textContent ?? ''));
+    await page.waitForTimeout(1000);
+    assert.equal(log.requests.filter((u) => u.startsWith('GET') && u.includes('/models/')).length, 0, 'no model download before the click');
     assert.equal(page.workers().length, 0, 'no worker before the click');
     await page.locator('neuronos-chat [part="load-button"]').click();
     await waitReady(page);
-    assert.equal(log.requests.filter((u) => u.includes('/models/scripted.gguf')).length, 1);
+    assert.equal(log.requests.filter((u) => u.startsWith('GET') && u.includes('/models/scripted.gguf')).length, 1);
     assert.ok(page.workers().length >= 1, 'a worker runs');
     await page.evaluate(() => document.querySelector('neuronos-chat')!.remove());
     await page.waitForFunction(() => true);

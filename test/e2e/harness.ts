@@ -37,6 +37,7 @@ export interface PageLog {
   console: string[];
   errors: string[];
   cspViolations: string[];
+  /** "METHOD url" of every request the page made. */
   requests: string[];
 }
 
@@ -49,7 +50,7 @@ export async function open(browser: Browser, url: string): Promise<{ page: Page;
     if (/Content Security Policy|Refused to/.test(m.text())) log.cspViolations.push(m.text());
   });
   page.on('pageerror', (e) => log.errors.push(e.message));
-  page.on('request', (r) => log.requests.push(r.url()));
+  page.on('request', (r) => log.requests.push(`${r.method()} ${r.url()}`));
   page.setDefaultTimeout(TIMEOUT_MS);
   await page.goto(url);
   return { page, log };
