@@ -227,11 +227,12 @@ async function browserRep(ctxArgs, eng, modelUrl, threads) {
     await page.goto(`${baseUrl}/build/bench/page.html`);
     await page.waitForFunction(() => window.benchReady === true, null, { timeout: opts.timeoutMs });
     const kind = eng === 'wllama' ? 'wllama' : 'neuronos';
-    const load = await ev(
+    const { model: info, ...load } = await ev(
       ([k, o]) => window.bench.load(k, o),
       [kind, { modelUrl, threads, contextSize: opts.context, forceSingleThread: eng === 'neuronos-st', wllamaLoad: opts.wllamaLoad }],
       'load',
     );
+    if (info) Object.assign(load, { threads: info.n_threads, n_ctx: info.n_ctx });
     const complete = (p, n, what) => ev(([pp, nn]) => window.bench.complete(pp, nn), [p, n], what);
     await complete(prompts.warm, WARM_GEN_TOKENS, 'warm-up');
     const iters = [];
@@ -283,7 +284,7 @@ function estimateSeconds(o, models) {
         const key = `${e}/${m}/${t}`;
         const seen = prev?.timing?.per_rep_s?.[key];
         // seconds per repetition seen on a busy 2-core EPYC VM (wllama 3.13.0 is ~4× slower per token)
-        const guess = e === 'native' ? 8 + mb / 40 : e === 'wllama' ? (40 + mb / 2.5) / Math.sqrt(t) : (15 + mb / 10) / Math.sqrt(t);
+        const guess = e === 'native' ? 8 + mb / 40 : e === 'wllama' ? 40 + mb / 2.5 : 15 + mb / 10;
         if (seen) fromPrev++;
         total += (o.reps + o.warmup) * (seen ?? guess);
       }
@@ -408,8 +409,9 @@ async function main() {
             s.load_ms.push(b.load.load_ms);
             if (b.load.fetch_ms != null) s.fetch_ms.push(b.load.fetch_ms);
             if (b.mem) s.peak_mb.push(b.mem.peak_mb);
-            const { load_ms, fetch_ms, engine_load_ms, start_ms, model: _m, ...rest } = b.load;
+            const { load_ms, fetch_ms, engine_load_ms, start_ms, ...rest } = b.load;
             rec.details = rest;
+            if (rest.threads !== threads) issues.push(`the engine ran ${rest.threads} threads, not ${threads}`);
           }
         }
         rec.pp_tps = summarize(s.pp_tps);

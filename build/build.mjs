@@ -78,7 +78,7 @@ export function buildWasm(variant) {
 export function buildNative() {
   const dir = join(CACHE, 'build', 'native-asan');
   configure(dir, [
-    '-DCMAKE_BUILD_TYPE=RelWithDebInfo',
+    '-DCMAKE_BUILD_TYPE=Release',
     '-DGGML_CCACHE=OFF',
     '-DNEURONOS_SANITIZE=ON',
     `-DNEURONOS_LLAMA_DIR=${LLAMA_DIR}`,

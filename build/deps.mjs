@@ -37,10 +37,35 @@ function stampOk(dir, key) {
   return existsSync(f) && readFileSync(f, 'utf8') === key;
 }
 
+function llamaPatches() {
+  return existsSync(PATCHES) ? readdirSync(PATCHES).filter((f) => f.endsWith('.patch')).sort() : [];
+}
+
+function applyPatches(patches) {
+  for (const p of patches) {
+    log(`applying core-c/patches/${p}`);
+    run('git', ['-C', LLAMA_DIR, 'apply', '--whitespace=nowarn', join(PATCHES, p)]);
+  }
+}
+
 function llama() {
   const entry = LOCK['llama.cpp'];
   const key = JSON.stringify({ integrity: entry.integrity, patches: hashTree([PATCHES]) });
   if (stampOk(LLAMA_DIR, key)) return;
+  const patches = llamaPatches();
+  const stampFile = join(LLAMA_DIR, '.neuronos-stamp');
+  const old = existsSync(stampFile) ? readFileSync(stampFile, 'utf8') : '';
+  if (old && JSON.parse(old).integrity === entry.integrity && existsSync(join(LLAMA_DIR, '.git'))) {
+    // same source, other patches: undo ours and apply the new set. Only the files the patches
+    // touch change, so the build trees recompile just those.
+    log('llama.cpp patches changed: re-applying');
+    run('git', ['-C', LLAMA_DIR, 'checkout', '--quiet', '--', '.']);
+    applyPatches(patches);
+    const info = readJSON(join(LLAMA_DIR, 'neuronos-version.json'));
+    writeFileSync(join(LLAMA_DIR, 'neuronos-version.json'), JSON.stringify({ ...info, patches }, null, 2));
+    writeFileSync(stampFile, key);
+    return;
+  }
   const tgz = fetchTarball(entry);
   const tmp = join(CACHE, 'tmp-llama');
   rmSync(tmp, { recursive: true, force: true });
@@ -50,14 +75,10 @@ function llama() {
   mkdirSync(SRC_CACHE, { recursive: true });
   run('git', ['clone', '--quiet', '-c', 'advice.detachedHead=false', join(tmp, entry.bundle), LLAMA_DIR]);
   const info = readJSON(join(tmp, entry.info));
-  const patches = existsSync(PATCHES) ? readdirSync(PATCHES).filter((f) => f.endsWith('.patch')).sort() : [];
-  for (const p of patches) {
-    log(`applying core-c/patches/${p}`);
-    run('git', ['-C', LLAMA_DIR, 'apply', '--whitespace=nowarn', join(PATCHES, p)]);
-  }
+  applyPatches(patches);
   writeFileSync(join(LLAMA_DIR, 'neuronos-version.json'), JSON.stringify({ npm: entry.npm, ...info, patches }, null, 2));
   rmSync(tmp, { recursive: true, force: true });
-  writeFileSync(join(LLAMA_DIR, '.neuronos-stamp'), key);
+  writeFileSync(stampFile, key);
   log(`llama.cpp ${info.tag} ready in .cache/src/llama.cpp (${patches.length} patches)`);
 }
 

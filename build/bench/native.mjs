@@ -9,7 +9,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CACHE, LLAMA_DIR } from '../lib.mjs';
 
-export const NATIVE_DIR = join(CACHE, 'build', 'native-tools');
+export const NATIVE_DIR = process.env.NEURONOS_NATIVE_TOOLS_DIR || join(CACHE, 'build', 'native-tools');
 export const LLAMA_BENCH = join(NATIVE_DIR, 'bin', 'llama-bench');
 
 function cpuFlags() {
@@ -74,7 +74,7 @@ export function ensureNative(notes, log) {
     }
   }
   const ninja = spawnSync('ninja', ['--version'], { stdio: 'ignore' }).status === 0;
-  const logFile = join(CACHE, 'build', 'native-tools-build.log');
+  const logFile = `${NATIVE_DIR}-build.log`;
   log(`building native llama-bench (once, ~3 min on 2 cores; log: ${logFile}) ...`);
   const out = [];
   const step = (args) => {

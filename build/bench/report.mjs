@@ -107,8 +107,8 @@ export function markdownReport(res) {
       `Load average at start ${m.loadavg_start.map((x) => x.toFixed(2)).join(' / ')}, at end ${m.loadavg_end.map((x) => x.toFixed(2)).join(' / ')}.`,
     '',
     `${c.prompt_tokens}-token prompt (pp), ${c.gen_tokens} generated tokens with end-of-sequence ignored (tg), greedy, context ${c.context_size}; ` +
-      `${c.reps} repetitions per row (${c.warmup_rounds} warm-up round${c.warmup_rounds === 1 ? '' : 's'} discarded, engines interleaved), ` +
-      `each repetition a fresh browser context (cold load) with an in-page warm-up generation. Median (min–max).`,
+      `${c.reps} repetition${c.reps === 1 ? '' : 's'} per row${c.warmup_rounds ? ` after ${c.warmup_rounds} discarded warm-up round${c.warmup_rounds === 1 ? '' : 's'}` : ''}, engines interleaved; ` +
+      `each browser repetition is a fresh browser context (cold load) with an in-page warm-up generation before measuring. Median (min–max).`,
     '',
     md(RESULT_HEAD, resultRows(res.records)),
     '',

@@ -135,7 +135,8 @@ neuronos_status neuronos_gguf_check(const uint8_t *data, size_t size, neuronos_g
         }
     }
 
-    uint64_t data_end = 0; /* relative to data_offset */
+    uint64_t data_end = 0;  /* relative to data_offset, with each tensor's alignment padding */
+    uint64_t bytes_end = 0; /* the same without padding: where the last tensor's bytes end */
     for (uint64_t i = 0; i < s.n_tensors; i++) {
         const char *name;
         uint64_t nlen;
@@ -171,17 +172,18 @@ neuronos_status neuronos_gguf_check(const uint8_t *data, size_t size, neuronos_g
                         "the model's tensors claim more than 4 GiB, more than a browser's WebAssembly memory can hold");
         const uint64_t end = offset + (bytes + alignment - 1) / alignment * alignment;
         if (end > data_end) data_end = end;
+        if (offset + bytes > bytes_end) bytes_end = offset + bytes;
     }
     s.data_offset = ((uint64_t)c.pos + alignment - 1) / alignment * alignment;
     s.data_bytes = data_end;
     if (s.data_offset + s.data_bytes > NEURONOS_MAX_MODEL_BYTES)
         return fail(&c, NEURONOS_ERR_MODEL_TOO_LARGE,
                     "the model's tensors claim more than 4 GiB, more than a browser's WebAssembly memory can hold");
-    /* the last tensor need not be padded at the end of the file */
-    if (s.n_tensors > 0 && s.data_offset + s.data_bytes > (uint64_t)size + alignment) {
+    /* every tensor's bytes must be in the file (the last one need not be padded) */
+    if (s.n_tensors > 0 && s.data_offset + bytes_end > (uint64_t)size) {
         return fail(&c, NEURONOS_ERR_MODEL_INVALID,
                     "truncated GGUF: the tensors need %llu bytes but the file has %zu (incomplete download?)",
-                    (unsigned long long)(s.data_offset + s.data_bytes), size);
+                    (unsigned long long)(s.data_offset + bytes_end), size);
     }
     if (out) *out = s;
     return NEURONOS_OK;
