@@ -22,7 +22,9 @@ export type NeuronOSErrorCode =
   | 'internal'
   // from the runtime
   | 'network'
+  | 'not_found'
   | 'http_error'
+  | 'download_stalled'
   | 'quota_exceeded'
   | 'integrity_mismatch'
   | 'tool_failed'

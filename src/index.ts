@@ -1,8 +1,8 @@
 /** dist/neuronos.js — the headless API. */
 export { NeuronOS } from './neuronos.js';
-export type { NeuronOSOptions, LoadOptions, GenerateOptions, ChatOptions, TokenStream } from './neuronos.js';
+export type { NeuronOSOptions, LoadOptions, GenerateOptions, ChatOptions, TokenStream, CachedModel } from './neuronos.js';
 export { NeuronOSError } from './errors.js';
 export type { NeuronOSErrorCode } from './errors.js';
 export type { LoadProgress, ModelSource } from './loader.js';
 export { splitUrls } from './loader.js';
-export type { ChatMessage, GenerationResult, GenerationStats, ModelInfo, SamplingOptions, FinishReason } from './protocol.js';
+export type { ChatMessage, GenerationResult, GenerationStats, ModelInfo, SamplingOptions, FinishReason, LoadResult, DeliveryProgress } from './protocol.js';

@@ -10,13 +10,16 @@
  * ```
  */
 import { NeuronOSError, type NeuronOSErrorCode } from './errors.js';
-import { fetchModel, type ModelSource, type LoadProgress } from './loader.js';
+import type { ModelSource, LoadProgress } from './loader.js';
+import { pageCache } from './worker/model-cache.js';
 import type {
   ChatMessage,
   ClientToWorker,
   EventMap,
   GenerationResult,
+  LoadResult,
   ModelInfo,
+  ModelSourceData,
   ReadyMessage,
   RequestMap,
   RequestType,
@@ -25,7 +28,7 @@ import type {
 } from './protocol.js';
 
 export { NeuronOSError };
-export type { NeuronOSErrorCode, ChatMessage, GenerationResult, ModelInfo, SamplingOptions, LoadProgress, ModelSource };
+export type { NeuronOSErrorCode, ChatMessage, GenerationResult, ModelInfo, SamplingOptions, LoadProgress, ModelSource, LoadResult };
 
 export interface NeuronOSOptions {
   /** URL of neuronos-inference-worker.js; default: beside this module. */
@@ -38,8 +41,29 @@ export interface NeuronOSOptions {
   startTimeoutMs?: number;
 }
 
+export interface CachedModel {
+  url: string;
+  size: number;
+  etag: string | null;
+  lastModified: string | null;
+  integrity: string | null;
+  storedAt: string;
+}
+
 export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
+  /** Things worth telling the visitor that are not errors (e.g. `quota_exceeded`: runs uncached). */
+  onNotice?: (n: { code: string; message: string }) => void;
+  /** Subresource-integrity hash of the file, `sha256-<base64>`; a mismatch is refused with
+   *  `integrity_mismatch`. */
+  integrity?: string;
+  /** OPFS cache: 'prefer' (default; a cached copy loads with no network at all), 'revalidate'
+   *  (a HEAD request first; a changed ETag or size drops the copy), 'off'. */
+  cache?: 'prefer' | 'revalidate' | 'off';
+  /** Attempts to resume after a dropped connection (default 5). */
+  retries?: number;
+  /** A download that receives nothing for this long fails with `download_stalled` (default 30 000 ms). */
+  stallMs?: number;
   signal?: AbortSignal;
   /** Context size in tokens (default 2048; 0 = the model's own, capped at 4096). */
   contextSize?: number;
@@ -208,19 +232,73 @@ export class NeuronOS {
   }
 
   /**
-   * Loads a model: a URL (https, or relative to the page), a File/Blob, or an ArrayBuffer /
-   * Uint8Array (an ArrayBuffer is transferred to the worker and detached here).
+   * Loads a model: a URL (https, relative, or blob:), a File/Blob, or an ArrayBuffer /
+   * Uint8Array (an ArrayBuffer is transferred to the worker and detached here). URLs are fetched
+   * by the worker straight into WASM memory (resuming dropped connections) and cached in OPFS;
+   * a split model is named by its first part (`…-00001-of-0000N.gguf`).
    */
   async loadModel(source: ModelSource, opts: LoadOptions = {}): Promise<ModelInfo> {
-    const parts = await fetchModel(source, { onProgress: opts.onProgress, signal: opts.signal });
+    let data: ModelSourceData;
+    const transfer: Transferable[] = [];
+    if (source instanceof ArrayBuffer) {
+      data = { kind: 'buffers', parts: [source] };
+      transfer.push(source);
+    } else if (source instanceof Uint8Array) {
+      const copy = source.slice().buffer;
+      data = { kind: 'buffers', parts: [copy] };
+      transfer.push(copy);
+    } else if (typeof Blob !== 'undefined' && source instanceof Blob) {
+      data = { kind: 'blob', blob: source, name: 'name' in source ? (source as File).name : 'the file' };
+    } else {
+      const url = new URL(String(source), typeof location !== 'undefined' ? location.href : undefined).href;
+      data = { kind: 'url', url, integrity: opts.integrity, cache: opts.cache, retries: opts.retries, stallMs: opts.stallMs };
+    }
     if (opts.signal?.aborted) throw new NeuronOSError('aborted', 'loading was cancelled', 'loadModel');
-    const total = parts.reduce((n, b) => n + b.byteLength, 0);
-    opts.onProgress?.({ phase: 'load', loaded: 0, total, percent: 0 });
-    const { promise } = this.request('load', { parts, contextSize: opts.contextSize, threads: opts.threads }, { transfer: parts });
-    this.info = await promise;
-    this.history = [];
-    opts.onProgress?.({ phase: 'ready', loaded: total, total, percent: 100 });
-    return this.info;
+    const { id, promise } = this.request(
+      'load',
+      { source: data, contextSize: opts.contextSize, threads: opts.threads },
+      {
+        transfer,
+        onEvent: (event, d) => {
+          if (event === 'progress') opts.onProgress?.(d as LoadProgress);
+          else if (event === 'notice') opts.onNotice?.(d as EventMap['notice']);
+        },
+      },
+    );
+    const onAbort = () => this.abortRequest(id);
+    opts.signal?.addEventListener('abort', onAbort);
+    try {
+      const r = await promise;
+      this.info = r.info;
+      this.lastLoad = r;
+      this.history = [];
+      opts.onProgress?.({ phase: 'ready', loaded: r.bytes, total: r.bytes, percent: 100 });
+      return r.info;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** How the last model arrived: from the cache or not, bytes, delivery and load times. */
+  lastLoad: LoadResult | null = null;
+
+  /** Models in this origin's OPFS cache (`neuronos/models/`). */
+  static cachedModels(): Promise<CachedModel[]> {
+    return pageCache.list().then((l) => l.map(({ url, size, etag, lastModified, integrity, storedAt }) => ({ url, size, etag, lastModified, integrity, storedAt })));
+  }
+
+  /** Whether a complete copy of the model at `url` is cached (no network needed to load it). */
+  static isModelCached(url: string): Promise<boolean> {
+    return pageCache.has(new URL(url, typeof location !== 'undefined' ? location.href : undefined).href);
+  }
+
+  /** Deletes a cached model (fails with `busy` while a worker is writing or reading it). */
+  static async deleteCachedModel(url: string): Promise<void> {
+    try {
+      await pageCache.remove(new URL(url, typeof location !== 'undefined' ? location.href : undefined).href);
+    } catch (e) {
+      throw new NeuronOSError('busy', `the cached model is in use and cannot be deleted now: ${(e as Error).message}`, 'deleteCachedModel');
+    }
   }
 
   /** The loaded model's metadata, or null. */

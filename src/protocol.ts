@@ -54,9 +54,38 @@ export interface GenerationResult {
   stats: GenerationStats;
 }
 
+/** Where the model comes from. The worker fetches URLs itself, so the bytes land in WASM memory
+ * once (zero-copy loading); Blobs are read in the worker; buffers are transferred. */
+export type ModelSourceData =
+  | { kind: 'url'; url: string; integrity?: string; cache?: 'prefer' | 'revalidate' | 'off'; retries?: number; stallMs?: number }
+  | { kind: 'blob'; blob: Blob; name: string }
+  | { kind: 'buffers'; parts: ArrayBuffer[] };
+
+export interface DeliveryProgress {
+  /** download: from the network; cache: from the OPFS cache; read: a local file; load: llama.cpp
+   *  sets the model up; ready: done. */
+  phase: 'download' | 'cache' | 'read' | 'load' | 'ready';
+  loaded: number;
+  /** 0 when unknown. */
+  total: number;
+  /** 0–100; -1 when the total is unknown. */
+  percent: number;
+  bytesPerSecond?: number;
+}
+
+export interface LoadResult {
+  info: ModelInfo;
+  /** The model came from the OPFS cache (no network). */
+  fromCache: boolean;
+  /** Bytes of model in WASM memory. */
+  bytes: number;
+  /** Milliseconds spent delivering the bytes and in llama.cpp's load. */
+  deliverMs: number;
+  loadMs: number;
+}
+
 export interface LoadArgs {
-  /** The model's bytes; several buffers for a split model, in order. Transferred. */
-  parts: ArrayBuffer[];
+  source: ModelSourceData;
   /** Context size in tokens (0 = the model's own, capped at 4096). */
   contextSize?: number;
   /** Threads (threaded build only); default: navigator.hardwareConcurrency, at most 8. */
@@ -64,7 +93,7 @@ export interface LoadArgs {
 }
 
 export interface RequestMap {
-  load: { args: LoadArgs; result: ModelInfo };
+  load: { args: LoadArgs; result: LoadResult };
   generate: { args: { prompt: string; sampling?: SamplingOptions }; result: GenerationResult };
   chat: { args: { messages: ChatMessage[]; template?: string; sampling?: SamplingOptions }; result: GenerationResult };
   info: { args: Record<string, never>; result: ModelInfo | null };
@@ -80,8 +109,12 @@ export type RequestType = keyof RequestMap;
 export interface EventMap {
   /** One piece of generated text (whole UTF-8 characters). */
   token: { piece: string; nGenerated: number };
-  /** Progress of long work in the worker (prompt evaluation, model load). */
-  progress: { phase: 'load' | 'prompt'; done: number; total: number };
+  /** Progress of the model's delivery and load. */
+  progress: DeliveryProgress;
+  /** Progress of prompt evaluation. */
+  prompt: { done: number; total: number };
+  /** Something the visitor should know that is not an error (e.g. the model runs uncached). */
+  notice: { code: string; message: string };
 }
 
 export type EventType = keyof EventMap;

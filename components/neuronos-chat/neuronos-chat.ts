@@ -99,6 +99,13 @@ export interface NeuronOSChatEventMap {
   'neuronos-token': CustomEvent<NeuronOSTokenDetail>;
   'neuronos-message': CustomEvent<NeuronOSMessageDetail>;
   'neuronos-error': CustomEvent<NeuronOSErrorDetail>;
+  'neuronos-notice': CustomEvent<NeuronOSNoticeDetail>;
+}
+
+export interface NeuronOSNoticeDetail {
+  /** e.g. 'quota_exceeded' (the model runs uncached), 'cache_stale', 'cache_unavailable'. */
+  code: string;
+  message: string;
 }
 
 declare global {
@@ -204,6 +211,7 @@ function formatBytes(n: number): string {
 
 const PHASE_LABEL: Record<LoadProgress['phase'], string> = {
   download: 'Downloading',
+  cache: 'Loading from the cache',
   read: 'Reading the file',
   load: 'Loading into memory',
   ready: 'Ready',
@@ -215,8 +223,12 @@ function describeError(err: NeuronOSError): string {
   const text = first.length > 300 ? first.slice(0, 300) + '…' : first;
   switch (err.code) {
     case 'http_error':
+    case 'not_found':
     case 'network':
+    case 'download_stalled':
       return `Could not download the model: ${text}`;
+    case 'integrity_mismatch':
+      return `The downloaded model is not the expected file: ${text}`;
     case 'model_invalid':
       return `This file is not a usable model: ${text}`;
     case 'model_too_large':
@@ -300,8 +312,10 @@ const MAX_RECOVERIES = 2;
  * @fires {CustomEvent<NeuronOSProgressDetail>} neuronos-progress - Model download/load progress. Detail: `{phase, loaded, total, percent}`.
  * @fires {CustomEvent<NeuronOSTokenDetail>} neuronos-token - A piece of the reply streamed in. Detail: `{piece}`.
  * @fires {CustomEvent<NeuronOSMessageDetail>} neuronos-message - A message was sent (role 'user') or a reply ended (role 'assistant', with `finish` and `stats`). Detail: `{role, content, finish, stats}`.
+ * @fires {CustomEvent<NeuronOSNoticeDetail>} neuronos-notice - Something about the model's delivery worth knowing that is not an error (e.g. `quota_exceeded`: it runs uncached). Detail: `{code, message}`.
  * @fires {CustomEvent<NeuronOSErrorDetail>} neuronos-error - Something failed, or an attribute was invalid (code 'invalid_argument'). Detail: `{code, message}`.
  *
+ * @attr {string} integrity - Optional `sha256-<base64>` hash of the model file; a mismatch is refused (`integrity_mismatch`).
  * @attr {string} model - URL of the GGUF model (https, or relative to the page). Changing it loads the new model, following `load`.
  * @attr {number} temperature - Sampling temperature, 0–2 (default 0.7). Applies to the next message.
  * @attr {number} max-tokens - Most tokens a reply may have, 1–8192 (default 512). Applies to the next message.
@@ -320,6 +334,7 @@ const MAX_RECOVERIES = 2;
  * @csspart header - The title row: model name and status.
  * @csspart status - The status line (loading, ready, tokens per second).
  * @csspart error - The error box (role="alert").
+ * @csspart notice - A note about the model's delivery (e.g. it runs uncached).
  * @csspart load-button - The button that downloads and loads the model.
  * @csspart progress - The model download/load progress row.
  * @csspart messages - The conversation (role="log").
@@ -372,6 +387,9 @@ export class NeuronOSChat extends LitElement {
    * following `load`, and starts a new conversation.
    */
   @property({ reflect: true, useDefault: true }) model = '';
+
+  /** Subresource-integrity hash of the model (`sha256-<base64>`), checked as it downloads. */
+  @property() integrity = '';
 
   /**
    * Sampling temperature, 0–2; applies to the next message. Out of range: clamped; not a
@@ -496,6 +514,8 @@ export class NeuronOSChat extends LitElement {
   private _theme: Theme | undefined = undefined;
 
   @state() private _status: Status = 'idle';
+  /** A notice about the last load that is not an error (e.g. the model runs uncached). */
+  @state() private _notice: string | null = null;
   /** Size of the model behind the Load button (HEAD request; null = unknown). */
   @state() private _modelSize: number | null = null;
   @state() private _progress: LoadProgress | null = null;
@@ -547,8 +567,8 @@ export class NeuronOSChat extends LitElement {
    * Whether `url` is in the local model cache, so it may load without asking. Always false for
    * now: the cache comes with the model-delivery issue, which overrides this hook.
    */
-  protected isCached(_url: string): boolean | Promise<boolean> {
-    return false;
+  protected isCached(url: string): boolean | Promise<boolean> {
+    return NeuronOS.isModelCached(url).catch(() => false);
   }
 
   /** Downloads and loads `model` now (what the Load button does). */
@@ -786,10 +806,17 @@ export class NeuronOSChat extends LitElement {
       const client = await this.getClient();
       if (stale()) return;
       this._status = 'loading';
+      this._notice = null;
       const info = await client.loadModel(url, {
         signal: ctrl.signal,
         contextSize,
         ...(threads !== undefined ? { threads } : {}),
+        ...(this.integrity ? { integrity: this.integrity } : {}),
+        onNotice: (n) => {
+          if (stale()) return;
+          this._notice = n.message;
+          this.emit('neuronos-notice', n);
+        },
         onProgress: (p) => {
           if (stale()) return;
           this._progress = p;
@@ -1235,6 +1262,7 @@ export class NeuronOSChat extends LitElement {
             : nothing}</span
         >
       </div>
+      ${this._notice ? html`<p part="notice" class="notice hint">${this._notice}</p>` : nothing}
       <div part="error" class="errors" role="alert" ?hidden=${errors.length === 0}>
         ${repeat(
           errors,

@@ -51,6 +51,19 @@
  *   const char *neuronos_wasm_system_info(void)                   static (llama.cpp's string)
  *   int         neuronos_wasm_version(void)                       NEURONOS_VERSION_NUMBER
  *
+ *  Zero-copy loading (the worker's path): the bytes go into the heap once and stay there
+ *   int   neuronos_wasm_unload(void)                              frees the model first, so the
+ *                                                                 next one does not stack on it
+ *   void *neuronos_wasm_alloc_model(size_t size)                   64 KiB-aligned buffer
+ *   const char *neuronos_wasm_model_path(int i, int n)             static; the MEMFS path where
+ *                                                                 JS must put part i (0-based)
+ *                                                                 of n, its contents = the buffer
+ *   int   neuronos_wasm_load_model_mapped(uint8_t **ptrs, size_t *sizes, int n)
+ *                                                                 llama.cpp maps the MEMFS files;
+ *                                                                 every ptrs[i] passes to the core
+ *                                                                 (freed, and the files removed,
+ *                                                                 when the model is unloaded)
+ *
  *  Loading several buffers (split GGUF, parts in order)
  *   int neuronos_wasm_load_model_from_buffers(uint8_t **ptrs, size_t *sizes, int n)
  *                                                                 every ptrs[i] passes to the
@@ -153,6 +166,14 @@ neuronos_status neuronos_engine_load_buffer(neuronos_engine *eng, const uint8_t 
 /* Loads a split GGUF from its parts in order (part 1 first). Borrowed for the call. */
 neuronos_status neuronos_engine_load_buffers(neuronos_engine *eng, const uint8_t *const *data,
                                              const size_t *sizes, size_t n_parts);
+
+/* Loads a model from files that llama.cpp memory-maps (zero copy). In WebAssembly the files are
+ * in-memory (MEMFS) nodes whose contents ARE the buffers `bufs` in the WASM heap, so the weights
+ * are used in place; natively they are ordinary files. `bufs`/`sizes` are the files' bytes, used
+ * for the pre-check (pass NULL bufs natively to skip it). Paths in part order. The files (and
+ * buffers) are BORROWED and must stay unchanged until the model is unloaded. */
+neuronos_status neuronos_engine_load_mapped(neuronos_engine *eng, const char *const *paths, const uint8_t *const *bufs,
+                                            const size_t *sizes, size_t n_parts);
 
 /* Frees the model and its context; the engine stays usable. */
 void neuronos_engine_unload(neuronos_engine *eng);

@@ -167,13 +167,16 @@ bool neuronos_engine_has_model(const neuronos_engine *eng) { return eng && eng->
 
 /* --------------------------------------------------------------------------- loading ---- */
 
-static struct llama_model_params model_params(void) {
+static struct llama_model_params model_params_mode(enum llama_load_mode mode) {
     struct llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = 0;
-    mp.load_mode = LLAMA_LOAD_MODE_NONE; /* read into llama.cpp's buffers (zero-copy: model issue) */
+    mp.load_mode = mode;
     mp.lazy_mode = LLAMA_LAZY_MODE_OFF;  /* its 4 GiB threshold wraps to 0 on wasm32 */
     return mp;
 }
+
+/* read into llama.cpp's own buffers (one more copy of the weights) */
+static struct llama_model_params model_params(void) { return model_params_mode(LLAMA_LOAD_MODE_NONE); }
 
 /* After llama.cpp returned a model: create the context. */
 static neuronos_status finish_load(neuronos_engine *eng, struct llama_model *model) {
@@ -272,6 +275,25 @@ neuronos_status neuronos_engine_load_buffers(neuronos_engine *eng, const uint8_t
     free(paths);
     rmdir(dir);
     if (st != NEURONOS_OK) return set_err(eng, st, "could not stage the split model parts (out of memory?)");
+    return finish_load(eng, model);
+}
+
+neuronos_status neuronos_engine_load_mapped(neuronos_engine *eng, const char *const *paths, const uint8_t *const *bufs,
+                                            const size_t *sizes, size_t n_parts) {
+    if (!eng || !paths || n_parts == 0 || n_parts > 9999) {
+        return eng ? set_err(eng, NEURONOS_ERR_INVALID_ARGUMENT, "no model parts given") : NEURONOS_ERR_INVALID_ARGUMENT;
+    }
+    for (size_t i = 0; bufs && i < n_parts; i++) {
+        char what[64] = "";
+        if (n_parts > 1) snprintf(what, sizeof what, "part %zu of %zu: ", i + 1, n_parts);
+        neuronos_status st = precheck(eng, bufs[i], sizes ? sizes[i] : 0, what);
+        if (st != NEURONOS_OK) return st;
+    }
+    neuronos_engine_unload(eng);
+    g_llama_error[0] = 0;
+    struct llama_model *model = n_parts == 1
+        ? llama_model_load_from_file(paths[0], model_params_mode(LLAMA_LOAD_MODE_MMAP))
+        : llama_model_load_from_splits((const char **)paths, n_parts, model_params_mode(LLAMA_LOAD_MODE_MMAP));
     return finish_load(eng, model);
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "llama.h"
@@ -22,6 +23,8 @@ static const neuronos_step_result g_idle_result = {.piece = ""};
 static const neuronos_step_result *g_result = &g_idle_result;
 /* one abort flag for the module's whole life: the client may hold its address (shared memory) */
 static volatile int32_t g_abort = 0;
+
+static void free_mapped(void);
 
 /* Records a status; the message comes from the engine unless one is given. */
 static int record(int status, const char *msg) {
@@ -60,6 +63,7 @@ EXPORT int neuronos_wasm_init(int threads, int ctx_size) {
         neuronos_engine_free(g_eng);
         g_eng = NULL;
     }
+    free_mapped();
     neuronos_engine_params p = neuronos_engine_default_params();
     if (threads > 0) p.n_threads = threads;
     if (ctx_size < 0) return record(NEURONOS_ERR_INVALID_ARGUMENT, "ctx_size must be 0 (model default) or more");
@@ -72,6 +76,7 @@ EXPORT int neuronos_wasm_init(int threads, int ctx_size) {
 EXPORT void neuronos_wasm_free(void) {
     neuronos_engine_free(g_eng);
     g_eng = NULL;
+    free_mapped();
     g_result = &g_idle_result;
     record(NEURONOS_OK, NULL);
 }
@@ -82,8 +87,71 @@ EXPORT int neuronos_wasm_load_model_from_buffer(uint8_t *ptr, size_t size) {
         return g_status;
     }
     g_result = &g_idle_result;
+    neuronos_engine_unload(g_eng);
+    free_mapped();
     int st = neuronos_engine_load_buffer(g_eng, ptr, size);
     free(ptr); /* the core owns the buffer; today llama.cpp has copied what it needs */
+    return record(st, NULL);
+}
+
+/* The buffers of the mapped model (owned; freed after the model). */
+static uint8_t **g_mapped = NULL;
+static int g_n_mapped = 0;
+
+EXPORT const char *neuronos_wasm_model_path(int i, int n) {
+    static char path[64];
+    if (n <= 1) snprintf(path, sizeof path, "/models/model.gguf");
+    else snprintf(path, sizeof path, "/models/model-%05d-of-%05d.gguf", i + 1, n);
+    return path;
+}
+
+static void free_mapped(void) {
+    for (int i = 0; i < g_n_mapped; i++) {
+        unlink(neuronos_wasm_model_path(i, g_n_mapped));
+        free(g_mapped[i]);
+    }
+    free(g_mapped);
+    g_mapped = NULL;
+    g_n_mapped = 0;
+}
+
+EXPORT int neuronos_wasm_unload(void) {
+    g_result = &g_idle_result;
+    if (g_eng) neuronos_engine_unload(g_eng);
+    free_mapped();
+    return record(NEURONOS_OK, NULL);
+}
+
+EXPORT void *neuronos_wasm_alloc_model(size_t size) {
+    const size_t align = 65536;
+    if (size == 0 || size > SIZE_MAX - align) return NULL;
+    return aligned_alloc(align, (size + align - 1) / align * align);
+}
+
+EXPORT int neuronos_wasm_load_model_mapped(uint8_t **ptrs, size_t *sizes, int n) {
+    if (!need_engine() || n <= 0 || !ptrs || !sizes) {
+        for (int i = 0; ptrs && i < n; i++) free(ptrs[i]);
+        return g_eng ? record(NEURONOS_ERR_INVALID_ARGUMENT, "no model parts given") : g_status;
+    }
+    neuronos_engine_unload(g_eng);
+    free_mapped();
+    g_mapped = malloc((size_t)n * sizeof *g_mapped);
+    char **paths = malloc((size_t)n * sizeof *paths);
+    if (!g_mapped || !paths) {
+        for (int i = 0; i < n; i++) free(ptrs[i]);
+        free(g_mapped), free(paths);
+        g_mapped = NULL;
+        return record(NEURONOS_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        g_mapped[i] = ptrs[i];
+        paths[i] = strdup(neuronos_wasm_model_path(i, n));
+    }
+    g_n_mapped = n;
+    int st = neuronos_engine_load_mapped(g_eng, (const char *const *)paths, (const uint8_t *const *)ptrs, sizes, (size_t)n);
+    for (int i = 0; i < n; i++) free(paths[i]);
+    free(paths);
+    if (st != NEURONOS_OK) free_mapped();
     return record(st, NULL);
 }
 
@@ -93,6 +161,8 @@ EXPORT int neuronos_wasm_load_model_from_buffers(uint8_t **ptrs, size_t *sizes, 
         return g_eng ? record(NEURONOS_ERR_INVALID_ARGUMENT, "no model parts given") : g_status;
     }
     g_result = &g_idle_result;
+    neuronos_engine_unload(g_eng);
+    free_mapped();
     int st = neuronos_engine_load_buffers(g_eng, (const uint8_t *const *)ptrs, sizes, (size_t)n);
     for (int i = 0; i < n; i++) free(ptrs[i]);
     return record(st, NULL);

@@ -350,6 +350,48 @@ static void test_engine(void) {
     CHECK(strstr(neuronos_engine_last_error(eng), "context") != NULL, "message: %s", neuronos_engine_last_error(eng));
     strbuf_free(&longp);
 
+    /* memory-mapped loading (the WASM path maps MEMFS files backed by the heap; natively a real
+     * file): a single file, then the 3-part split fixture, give the same exact output */
+    {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/scripted.gguf", fixtures_dir());
+        const char *paths[1] = {path};
+        const uint8_t *bufs[1] = {model};
+        const size_t sizes[1] = {size};
+        CHECK(neuronos_engine_load_mapped(eng, paths, bufs, sizes, 1) == NEURONOS_OK, "mapped: %s", neuronos_engine_last_error(eng));
+        sp = greedy(64);
+        CHECK(neuronos_generate(eng, raw_prompt, &sp, NULL, NULL, &text, &fin) == NEURONOS_OK && text && strcmp(text, script) == 0,
+              "mapped output '%s'", text ? text : "");
+        free(text);
+        char split[3][1024];
+        const char *spaths[3];
+        const uint8_t *sbufs[3];
+        size_t ssizes[3];
+        for (int i = 0; i < 3; i++) {
+            snprintf(split[i], sizeof split[i], "%s/scripted-split-%05d-of-00003.gguf", fixtures_dir(), i + 1);
+            spaths[i] = split[i];
+            sbufs[i] = read_file(split[i], &ssizes[i]);
+            CHECK(sbufs[i] != NULL, "split part %d", i + 1);
+        }
+        if (sbufs[0] && sbufs[1] && sbufs[2]) {
+            CHECK(neuronos_engine_load_mapped(eng, spaths, sbufs, ssizes, 3) == NEURONOS_OK, "split: %s", neuronos_engine_last_error(eng));
+            CHECK(neuronos_generate(eng, raw_prompt, &sp, NULL, NULL, &text, &fin) == NEURONOS_OK && text && strcmp(text, script) == 0,
+                  "split output '%s'", text ? text : "");
+            free(text);
+            /* a part missing its tail is refused before llama.cpp sees it */
+            size_t cut[3] = {ssizes[0], ssizes[1], ssizes[2] - 100};
+            CHECK(neuronos_engine_load_mapped(eng, spaths, sbufs, cut, 3) == NEURONOS_ERR_MODEL_INVALID, "cut part 3");
+            CHECK(strstr(neuronos_engine_last_error(eng), "part 3 of 3") != NULL, "names the part: %s", neuronos_engine_last_error(eng));
+            /* the split parts as buffers (staged through temp files) */
+            CHECK(neuronos_engine_load_buffers(eng, sbufs, ssizes, 3) == NEURONOS_OK, "split buffers: %s", neuronos_engine_last_error(eng));
+            CHECK(neuronos_generate(eng, raw_prompt, &sp, NULL, NULL, &text, &fin) == NEURONOS_OK && text && strcmp(text, script) == 0,
+                  "split buffers output '%s'", text ? text : "");
+            free(text);
+        }
+        for (int i = 0; i < 3; i++) free((void *)sbufs[i]);
+        CHECK(neuronos_engine_load_buffer(eng, model, size) == NEURONOS_OK, "reload");
+    }
+
     /* still usable after every error */
     sp = greedy(64);
     CHECK(neuronos_generate(eng, raw_prompt, &sp, NULL, NULL, &text, &fin) == NEURONOS_OK && text && strcmp(text, script) == 0, "usable after errors");

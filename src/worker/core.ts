@@ -8,8 +8,16 @@
 import { NeuronOSError, coreStatusCode } from '../errors.js';
 
 /** The parts of the Emscripten module object that we use. */
+/** The bits of Emscripten's FS object that zero-copy loading uses. */
+export interface EmscriptenFS {
+  mkdirTree(path: string): void;
+  create(path: string, mode?: number): { contents: unknown; usedBytes: number };
+  unlink(path: string): void;
+}
+
 export interface NeuronOSWasmModule {
   HEAPU8: Uint8Array;
+  FS: EmscriptenFS;
   HEAP32: Int32Array;
   UTF8ToString(ptr: number, maxBytes?: number): string;
   stringToUTF8(str: string, ptr: number, maxBytes: number): void;
@@ -208,6 +216,77 @@ export class Core {
       } finally {
         this.module._free(arr);
       }
+    }
+    return this.modelInfo();
+  }
+
+  /** Frees the loaded model (and its buffers) so a new one does not stack on it. */
+  unload(): void {
+    this.check(this.fn('unload')(), 'unload');
+  }
+
+  /** A 64 KiB-aligned buffer in WASM memory for `size` bytes of model; 0 never returned. */
+  allocModel(size: number): number {
+    const p = size > 0 ? this.fn('alloc_model')(size) : 0;
+    if (!p) throw new NeuronOSError('out_of_memory', `not enough WebAssembly memory for ${(size / 2 ** 20).toFixed(0)} MiB of model (the browser's limit is 4 GiB, less on some devices)`, 'loadModel');
+    return p;
+  }
+
+  freeModelBuffer(ptr: number): void {
+    this.fn('dealloc')(ptr);
+  }
+
+  /** A view on WASM memory (valid until memory grows). */
+  heap(ptr: number, length: number): Uint8Array {
+    return this.module.HEAPU8.subarray(ptr, ptr + length);
+  }
+
+  /**
+   * Loads a model whose parts are already in WASM memory (from allocModel), without copying:
+   * each buffer becomes an in-memory file whose contents are the buffer, and llama.cpp maps it.
+   * Every buffer passes to the core (freed when the model is unloaded), also on failure.
+   */
+  loadMapped(ptrs: number[], sizes: number[]): ModelInfo {
+    const n = ptrs.length;
+    const fs = this.module.FS;
+    try {
+      fs.mkdirTree('/models');
+    } catch {
+      /* exists */
+    }
+    const heap = () => this.module.HEAPU8;
+    ptrs.forEach((ptr, i) => {
+      const path = this.module.UTF8ToString(this.fn('model_path')(i, n));
+      try {
+        fs.unlink(path);
+      } catch {
+        /* not there */
+      }
+      const node = fs.create(path, 0o444);
+      const size = sizes[i]!;
+      // MEMFS maps a file without copying when its contents are a view on the heap (MAP_SHARED);
+      // a getter keeps the view valid when memory grows.
+      Object.defineProperty(node, 'contents', {
+        get: () => heap().subarray(ptr, ptr + size),
+        set: () => undefined,
+        configurable: true,
+      });
+      node.usedBytes = size;
+    });
+    const arr = this.module._malloc(n * 8);
+    if (!arr) {
+      for (const p of ptrs) this.fn('dealloc')(p);
+      throw new NeuronOSError('out_of_memory', 'out of WebAssembly memory', 'loadModel');
+    }
+    try {
+      const h32 = this.module.HEAP32;
+      ptrs.forEach((p, i) => {
+        h32[(arr >> 2) + i] = p;
+        h32[(arr >> 2) + n + i] = sizes[i]!;
+      });
+      this.check(this.fn('load_model_mapped')(arr, arr + n * 4, n), 'loadModel');
+    } finally {
+      this.module._free(arr);
     }
     return this.modelInfo();
   }

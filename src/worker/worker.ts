@@ -17,6 +17,7 @@ import { NeuronOSError } from '../errors.js';
 import {
   PROTOCOL_VERSION,
   type ClientToWorker,
+  type DeliveryProgress,
   type EventMap,
   type EventType,
   type GenerationResult,
@@ -26,6 +27,7 @@ import {
   type WorkerToClient,
 } from '../protocol.js';
 import { Core, type ModuleFactory, type SamplingOptions } from './core.js';
+import { deliverBlob, deliverBuffers, deliverUrl, type HeapPart } from './delivery.js';
 
 interface WorkerConfig {
   wasmBase: string;
@@ -87,6 +89,8 @@ let maxThreads = 1;
 let dead: NeuronOSError | null = null;
 let queue: Promise<unknown> = Promise.resolve();
 const aborted = new Set<number>();
+/** Loads in progress, by request id (an abort cancels their download). */
+const loads = new Map<number, AbortController>();
 let running = -1;
 
 async function start(): Promise<void> {
@@ -156,7 +160,7 @@ async function runGeneration(id: number, c: Core, begin: () => void, sampling: S
         promptDone = true;
         tPrompt = performance.now();
       }
-      if (r.state === 1) emit(id, 'progress', { phase: 'prompt', done: r.nPast, total: r.nPrompt });
+      if (r.state === 1) emit(id, 'prompt', { done: r.nPast, total: r.nPrompt });
       if (r.piece) {
         text += r.piece;
         emit(id, 'token', { piece: r.piece, nGenerated: r.nGenerated });
@@ -187,11 +191,43 @@ async function runGeneration(id: number, c: Core, begin: () => void, sampling: S
 type Handler<K extends keyof RequestMap> = (id: number, args: RequestMap[K]['args']) => Promise<RequestMap[K]['result']> | RequestMap[K]['result'];
 
 const handlers: { [K in keyof RequestMap]: Handler<K> } = {
-  load(_id, args) {
+  async load(id, args) {
     const c = need();
     const threads = Math.max(1, Math.min(args.threads ?? maxThreads, maxThreads));
+    // free the old model first: the new one should not stack on it
+    c.unload();
     c.init(threads, args.contextSize ?? 2048);
-    return c.loadModel(args.parts.map((b) => new Uint8Array(b)));
+    const controller = new AbortController();
+    loads.set(id, controller);
+    if (aborted.has(id)) controller.abort();
+    const onProgress = (p: DeliveryProgress) => emit(id, 'progress', p);
+    const onNotice = (code: string, message: string) => emit(id, 'notice', { code, message });
+    const t0 = performance.now();
+    try {
+      const src = args.source;
+      let parts: HeapPart[];
+      let fromCache = false;
+      if (src.kind === 'url') {
+        const r = await deliverUrl(c, src.url, { signal: controller.signal, onProgress, onNotice, integrity: src.integrity, cache: src.cache, retries: src.retries, stallMs: src.stallMs });
+        parts = r.parts;
+        fromCache = r.fromCache;
+      } else if (src.kind === 'blob') {
+        parts = await deliverBlob(c, src.blob, src.name, { signal: controller.signal, onProgress });
+      } else {
+        parts = deliverBuffers(c, src.parts);
+      }
+      if (controller.signal.aborted) {
+        for (const p of parts) c.freeModelBuffer(p.ptr);
+        throw new NeuronOSError('aborted', 'loading was cancelled', 'loadModel');
+      }
+      const bytes = parts.reduce((n, p) => n + p.size, 0);
+      const t1 = performance.now();
+      emit(id, 'progress', { phase: 'load', loaded: bytes, total: bytes, percent: 100 });
+      const info = c.loadMapped(parts.map((p) => p.ptr), parts.map((p) => p.size));
+      return { info, fromCache, bytes, deliverMs: t1 - t0, loadMs: performance.now() - t1 };
+    } finally {
+      loads.delete(id);
+    }
   },
   generate(id, args) {
     const c = need();
@@ -217,9 +253,7 @@ const handlers: { [K in keyof RequestMap]: Handler<K> } = {
     return need().applyTemplate(args.messages, args.template, args.addAssistant ?? true);
   },
   unload() {
-    const c = need();
-    c.free();
-    c.init(1, 2048);
+    need().unload();
     return null;
   },
   trap() {
@@ -253,6 +287,7 @@ scope.addEventListener('message', (e: MessageEvent<ClientToWorker>) => {
   if (!msg || typeof msg !== 'object') return;
   if (msg.type === 'abort') {
     aborted.add(msg.target);
+    loads.get(msg.target)?.abort();
     if (msg.target === running && core && !dead) core.requestAbort();
     return;
   }

@@ -67,7 +67,7 @@ export interface ModelHost {
   stop(): Promise<void>;
 }
 
-export const EXPOSE_HEADERS = 'Content-Length, Content-Range, ETag, Last-Modified, Accept-Ranges, X-Linked-Size';
+const EXPOSE_HEADERS = 'Content-Length, Content-Range, ETag, Last-Modified, Accept-Ranges, X-Linked-Size';
 const ALLOW_HEADERS = 'Range, If-Range, If-None-Match, Content-Type';
 const ALLOW_METHODS = 'GET, HEAD, OPTIONS';
 const CORS: Record<string, string> = {
@@ -145,10 +145,14 @@ function parseRange(h: string, size: number): { start: number; end: number } | '
     return { start: Math.max(0, size - n), end: size - 1 };
   }
   const start = Number(a);
-  const end = b === '' ? size - 1 : Number(b);
-  if (end < start) return undefined; // invalid range-spec → the header is ignored
+  if (b !== '' && Number(b) < start) return undefined; // invalid range-spec → the header is ignored
   if (start >= size) return 'unsatisfiable';
-  return { start, end: Math.min(end, size - 1) };
+  return { start, end: b === '' ? size - 1 : Math.min(Number(b), size - 1) };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
 }
 
 function etagMatches(list: string, etag: string, weak: boolean): boolean {
@@ -336,7 +340,7 @@ export async function startModelHost(opts: {
     let status = 200;
     const rangeH = req.headers.range;
     if (log.method === 'GET' && !b.noRange && rangeH !== undefined) {
-      const ifRange = req.headers['if-range'];
+      const ifRange = header(req, 'if-range');
       const fresh =
         ifRange === undefined ||
         (/^\s*(W\/)?"/.test(ifRange) ? ifRange.trim() === etag : Date.parse(ifRange) === file.lastModifiedMs);
@@ -418,7 +422,7 @@ export async function startModelHost(opts: {
       method: req.method ?? 'GET',
       path: u.pathname,
       range: req.headers.range ?? null,
-      ifRange: req.headers['if-range'] ?? null,
+      ifRange: header(req, 'if-range') ?? null,
       status: 0,
       bytes: 0,
       origin: req.headers.origin ?? null,
