@@ -13,18 +13,10 @@
 // build); every other page is served without them.
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { playwrightLauncher } from '@web/test-runner-playwright';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './build/chromium.mjs';
 
 const timeout = Number(process.env.NEURONOS_TEST_TIMEOUT_MS) > 0 ? Number(process.env.NEURONOS_TEST_TIMEOUT_MS) : 20_000;
 
-const chromiumFlags = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** COOP/COEP only for opted-in URLs. */
 function crossOriginIsolation() {
@@ -56,7 +48,7 @@ export default {
       launchOptions: {
         executablePath: process.env.NEURONOS_CHROMIUM || '/usr/bin/chromium',
         headless: true,
-        args: chromiumFlags,
+        args: CHROMIUM_ARGS,
       },
     }),
   ],

@@ -217,6 +217,7 @@ async function browserRep(ctxArgs, eng, modelUrl, threads) {
   const { browser, cdp, baseUrl, opts, prompts } = ctxArgs;
   const context = await browser.newContext();
   const page = await context.newPage();
+  page.setDefaultTimeout(opts.timeoutMs);
   const consoleTail = [];
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') consoleTail.push(m.text().slice(0, 300));
@@ -334,6 +335,7 @@ async function main() {
     {
       const context = await browser.newContext();
       const page = await context.newPage();
+      page.setDefaultTimeout(o.timeoutMs);
       await page.goto(`${baseUrl}/build/bench/page.html`);
       await page.waitForFunction(() => window.benchReady === true);
       pageInfo = await page.evaluate(() => window.bench.info());

@@ -1,4 +1,5 @@
-// The playground: a model picker around <neuronos-chat>.
+// The playground: a model picker around <neuronos-chat>, with the cached models.
+import { NeuronOS } from '../dist/neuronos.js';
 const MODELS = [
   {
     id: 'scripted',
@@ -64,6 +65,7 @@ for (const m of MODELS) {
   const row = document.createElement('div');
   const input = Object.assign(document.createElement('input'), { type: 'radio', name: 'model', id, value: m.id });
   const label = Object.assign(document.createElement('label'), { htmlFor: id, textContent: m.label });
+  label.dataset.url = new URL(m.url, location.href).href;
   input.addEventListener('change', () => choose(m));
   row.append(input, label);
   box.append(row);
@@ -97,3 +99,39 @@ drop.addEventListener('drop', (e) => {
 drop.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' || e.key === ' ') document.getElementById('file').click();
 });
+
+// Which models are in this browser's cache (OPFS): marked in the picker, listed with Delete.
+async function showCache() {
+  let cached = [];
+  try {
+    cached = await NeuronOS.cachedModels();
+  } catch {
+    /* no OPFS here */
+  }
+  const urls = new Set(cached.map((c) => c.url));
+  for (const label of box.querySelectorAll('label')) {
+    label.querySelector('.cached')?.remove();
+    if (urls.has(label.dataset.url)) label.append(Object.assign(document.createElement('span'), { className: 'cached', textContent: ' — cached' }));
+  }
+  const list = document.getElementById('cache-list');
+  list.replaceChildren();
+  for (const c of cached) {
+    const li = document.createElement('li');
+    const name = decodeURIComponent(new URL(c.url).pathname.split('/').pop());
+    const del = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Delete' });
+    del.setAttribute('aria-label', `Delete ${name} from the cache`);
+    del.addEventListener('click', async () => {
+      try {
+        await NeuronOS.deleteCachedModel(c.url);
+      } catch (e) {
+        alert(e.message);
+      }
+      showCache();
+    });
+    li.append(`${name} (${(c.size / 2 ** 20).toFixed(1)} MiB) `, del);
+    list.append(li);
+  }
+  document.getElementById('cache-empty').hidden = cached.length > 0;
+}
+chat.addEventListener('neuronos-ready', showCache);
+showCache();

@@ -75,7 +75,7 @@ export function ensureNative(notes, log) {
   }
   const ninja = spawnSync('ninja', ['--version'], { stdio: 'ignore' }).status === 0;
   const logFile = `${NATIVE_DIR}-build.log`;
-  log(`building native llama-bench (once, ~3 min on 2 cores; log: ${logFile}) ...`);
+  log(`building native llama-bench (once; 3–15 min on 2 cores; log: ${logFile}) ...`);
   const out = [];
   const step = (args) => {
     const r = spawnSync('cmake', args, { encoding: 'utf8', maxBuffer: 64 << 20 });

@@ -1,27 +1,14 @@
 // The worker and the NeuronOS API in real headless Chromium: both WASM variants, Stop, errors,
 // trap recovery, the strict CSP, and hosting dist/ from another origin.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { launch, open, script, startServer, type Server } from './harness.js';
+import { describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { open, script, startServer, useBrowserAndServers } from './harness.js';
 
-let browser: Browser;
-let isolated: Server;
-let plain: Server;
-
-before(async () => {
-  browser = await launch();
-  isolated = await startServer({ coi: true });
-  plain = await startServer({ coi: false });
-});
-after(async () => {
-  await browser?.close();
-  await isolated?.stop();
-  await plain?.stop();
-});
+const env = useBrowserAndServers();
 
 async function apiPage(base: string, query = 'manual=1'): Promise<{ page: Page; log: Awaited<ReturnType<typeof open>>['log'] }> {
-  const r = await open(browser, `${base}/demo/api.html?${query}`);
+  const r = await open(env.browser(), `${base}/demo/api.html?${query}`);
   await r.page.waitForSelector('body[data-ready="1"]');
   return r;
 }
@@ -44,7 +31,7 @@ async function chatOnce(page: Page, model: string, message = 'Who are you?') {
 
 describe('NeuronOS API in Chromium', () => {
   test('cross-origin isolated page: threaded build, ≥ 2 threads, exact scripted reply, CSP enforced', async () => {
-    const { page, log } = await apiPage(isolated.url);
+    const { page, log } = await apiPage(env.isolated().url);
     const r = await chatOnce(page, '/models/scripted.gguf');
     assert.equal(r.isolated, true);
     assert.equal(r.variant, 'mt');
@@ -53,7 +40,7 @@ describe('NeuronOS API in Chromium', () => {
     assert.equal(r.text, script());
     assert.equal(r.finish, 'eos');
     // the CSP header is there and nothing was refused
-    const resp = await page.request.get(`${isolated.url}/demo/api.html`);
+    const resp = await page.request.get(`${env.isolated().url}/demo/api.html`);
     assert.match(resp.headers()['content-security-policy'] ?? '', /script-src 'self' 'wasm-unsafe-eval'/);
     assert.deepEqual(log.cspViolations, []);
     assert.deepEqual(log.errors, []);
@@ -61,7 +48,7 @@ describe('NeuronOS API in Chromium', () => {
   });
 
   test('page without isolation: single-thread build, exact scripted reply', async () => {
-    const { page, log } = await apiPage(plain.url);
+    const { page, log } = await apiPage(env.plain().url);
     const r = await chatOnce(page, '/models/scripted.gguf');
     assert.equal(r.isolated, false);
     assert.equal(r.variant, 'st');
@@ -71,8 +58,8 @@ describe('NeuronOS API in Chromium', () => {
   });
 
   for (const [name, base] of [
-    ['st', () => plain.url],
-    ['mt', () => isolated.url],
+    ['st', () => env.plain().url],
+    ['mt', () => env.isolated().url],
   ] as const) {
     test(`${name}: Stop ends a long generation at once; the same worker then answers again`, async () => {
       const { page } = await apiPage(base());
@@ -105,7 +92,7 @@ describe('NeuronOS API in Chromium', () => {
   }
 
   test('a 404, an HTML page and a truncated GGUF each give their own error; a good model loads afterwards', async () => {
-    const { page } = await apiPage(plain.url);
+    const { page } = await apiPage(env.plain().url);
     const r = await page.evaluate(async () => {
       const ai = (window as any).neuronos;
       const codes: Record<string, unknown> = {};
@@ -129,7 +116,7 @@ describe('NeuronOS API in Chromium', () => {
       return { codes, text };
     });
     const c = r.codes as Record<string, { code: string; message: string }>;
-    assert.equal(c.missing!.code, 'http_error');
+    assert.equal(c.missing!.code, 'not_found');
     assert.match(c.missing!.message, /404/);
     assert.equal(c.html!.code, 'model_invalid');
     assert.match(c.html!.message, /HTML/);
@@ -141,8 +128,8 @@ describe('NeuronOS API in Chromium', () => {
   });
 
   for (const [name, base] of [
-    ['st', () => plain.url],
-    ['mt', () => isolated.url],
+    ['st', () => env.plain().url],
+    ['mt', () => env.isolated().url],
   ] as const) {
     test(`${name}: a WebAssembly trap gives wasm_crashed; restart() recovers`, async () => {
       const { page } = await apiPage(base());
@@ -178,7 +165,7 @@ describe('NeuronOS API in Chromium', () => {
     const cdn = await startServer({ coi: true });
     const site = await startServer({ coi: true, cspOrigins: [cdn.url] });
     try {
-      const { page, log } = await open(browser, `${site.url}/demo/api.html?manual=1&cdn=${encodeURIComponent(cdn.url + '/dist/')}`);
+      const { page, log } = await open(env.browser(), `${site.url}/demo/api.html?manual=1&cdn=${encodeURIComponent(cdn.url + '/dist/')}`);
       await page.waitForSelector('body[data-ready="1"]');
       const r = await chatOnce(page, `${site.url}/models/scripted.gguf`);
       assert.equal(r.text, script());

@@ -2,28 +2,15 @@
 // (which is served under the strict CSP): exact streamed reply with and without cross-origin
 // isolation, Stop, load errors, trap recovery, load="click", removal ends the worker.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { launch, open, script, startServer, type Server } from './harness.js';
+import { describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { open, script, useBrowserAndServers } from './harness.js';
 
-let browser: Browser;
-let isolated: Server;
-let plain: Server;
-
-before(async () => {
-  browser = await launch();
-  isolated = await startServer({ coi: true });
-  plain = await startServer({ coi: false });
-});
-after(async () => {
-  await browser?.close();
-  await isolated?.stop();
-  await plain?.stop();
-});
+const env = useBrowserAndServers();
 
 /** A page with just the element (under /demo/, so the CSP applies). */
 async function elementPage(base: string, attrs: string) {
-  const r = await open(browser, `${base}/demo/element-test.html?attrs=${encodeURIComponent(attrs)}`);
+  const r = await open(env.browser(), `${base}/demo/element-test.html?attrs=${encodeURIComponent(attrs)}`);
   await r.page.waitForFunction(() => customElements.get('neuronos-chat') !== undefined);
   return r;
 }
@@ -48,8 +35,8 @@ async function lastReply(page: Page, n: number) {
 
 describe('<neuronos-chat> with the real worker', () => {
   for (const [name, base, variant] of [
-    ['cross-origin isolated (threaded build)', () => isolated.url, 'mt'],
-    ['not isolated (single-thread build)', () => plain.url, 'st'],
+    ['cross-origin isolated (threaded build)', () => env.isolated().url, 'mt'],
+    ['not isolated (single-thread build)', () => env.plain().url, 'st'],
   ] as const) {
     test(`${name}: streams the scripted model's exact reply`, async () => {
       const { page, log } = await elementPage(base(), 'model="/models/scripted.gguf" load="eager" temperature="0"');
@@ -72,7 +59,7 @@ describe('<neuronos-chat> with the real worker', () => {
   }
 
   test('Stop ends the reply; a new message works on the same worker', async () => {
-    const { page } = await elementPage(isolated.url, 'model="/models/tiny-random.gguf" load="eager" temperature="0" max-tokens="4000" context-size="4096"');
+    const { page } = await elementPage(env.isolated().url, 'model="/models/tiny-random.gguf" load="eager" temperature="0" max-tokens="4000" context-size="4096"');
     await waitReady(page);
     const workers = page.workers().length;
     await send(page, 'Tell me everything.');
@@ -91,7 +78,7 @@ describe('<neuronos-chat> with the real worker', () => {
   });
 
   test('404, HTML and truncated models each show a message and fire neuronos-error; a good model loads after', async () => {
-    const { page } = await elementPage(plain.url, 'load="eager" temperature="0"');
+    const { page } = await elementPage(env.plain().url, 'load="eager" temperature="0"');
     const results: Record<string, { code: string; message: string; shown: string }> = {};
     for (const [k, url] of [
       ['missing', '/models/missing.gguf'],
@@ -105,7 +92,7 @@ describe('<neuronos-chat> with the real worker', () => {
       const shown = await page.locator('neuronos-chat [part="error"]').innerText();
       results[k!] = { ...ev, shown };
     }
-    assert.equal(results.missing!.code, 'http_error');
+    assert.equal(results.missing!.code, 'not_found');
     assert.equal(results.html!.code, 'model_invalid');
     assert.equal(results.truncated!.code, 'model_invalid');
     for (const r of Object.values(results)) {
@@ -120,7 +107,7 @@ describe('<neuronos-chat> with the real worker', () => {
   });
 
   test('a WebAssembly trap gives wasm_crashed; the element starts a new worker and works again', async () => {
-    const { page } = await elementPage(isolated.url, 'model="/models/scripted.gguf" load="eager" temperature="0"');
+    const { page } = await elementPage(env.isolated().url, 'model="/models/scripted.gguf" load="eager" temperature="0"');
     await waitReady(page);
     await page.evaluate(() => {
       const el = document.querySelector('neuronos-chat') as any;
@@ -135,7 +122,7 @@ describe('<neuronos-chat> with the real worker', () => {
   });
 
   test('load="click" downloads nothing until the button is used; removing the element ends its worker', async () => {
-    const { page, log } = await elementPage(plain.url, 'model="/models/scripted.gguf" temperature="0"');
+    const { page, log } = await elementPage(env.plain().url, 'model="/models/scripted.gguf" temperature="0"');
     // the Load prompt names the model and its size (from a HEAD request), and downloads nothing
     await page.waitForFunction(() => /scripted\.gguf.*\(25\.5 MB\)/.test(document.querySelector('neuronos-chat')!.shadowRoot!.textContent ?? ''));
     await page.waitForTimeout(1000);

@@ -1,19 +1,12 @@
 // End-to-end harness: our playground server(s) on loopback + Debian's Chromium through
 // Playwright. Each test file starts what it needs and stops it in `after`.
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { after, before } from 'node:test';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../build/chromium.mjs';
 import { manifest } from '../node/helpers.js';
 
 export const TIMEOUT_MS = Number(process.env.NEURONOS_TEST_TIMEOUT_MS || 120_000);
 
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 export interface Server {
   url: string;
@@ -30,7 +23,7 @@ export async function startServer(opts: { coi?: boolean; cspOrigins?: string[] }
 }
 
 export async function launch(): Promise<Browser> {
-  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 }
 
 export interface PageLog {
@@ -57,3 +50,21 @@ export async function open(browser: Browser, url: string): Promise<{ page: Page;
 }
 
 export const script = (): string => manifest('scripted').script as string;
+
+/** One browser and two playground servers (isolated and not) for a test file's tests. */
+export function useBrowserAndServers(): { browser: () => Browser; isolated: () => Server; plain: () => Server } {
+  let browser: Browser;
+  let isolated: Server;
+  let plain: Server;
+  before(async () => {
+    browser = await launch();
+    isolated = await startServer({ coi: true });
+    plain = await startServer({ coi: false });
+  });
+  after(async () => {
+    await browser?.close();
+    await isolated?.stop();
+    await plain?.stop();
+  });
+  return { browser: () => browser, isolated: () => isolated, plain: () => plain };
+}
