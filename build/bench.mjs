@@ -2,8 +2,9 @@
 // browser, one run. Reports; never asserts a speed. Method: build/bench/README.md.
 //
 //   npm run bench                      full run (both models × 1, 2[, N] threads, 3 repetitions)
-//   npm run bench -- --quick           Q4_0, 1 thread, 1 repetition per engine (about 3 minutes)
-//   npm run bench -- --markdown        also write build/bench-results/latest.md (README table)
+//   npm run bench -- --quick           Q4_0, 1 thread, 1 repetition of neuronos (mt), wllama, native (< 3 min;
+//                                      writes latest-quick.json, never latest.json)
+//   npm run bench -- --markdown        also write build/bench-results/latest.md (the README table)
 // Options: --reps N  --warmup N (discarded rounds)  --iters N (measurements per page)
 //          --models a,b  --threads 1,2  --engines neuronos,neuronos-st,wllama,native
 //          --context N  --timeout-ms N (per step)  --wllama-load blob|url  --no-native
@@ -65,7 +66,8 @@ function parseArgs(argv) {
     markdown: has('--markdown'),
     models: list('--models') ?? (quick ? [MODELS[0]] : MODELS),
     threads,
-    engines: list('--engines') ?? ENGINES,
+    // quick: one NeuronOS row (the threaded build) to stay under 3 minutes; add neuronos-st with --engines
+    engines: list('--engines') ?? (quick ? ['neuronos', 'wllama', 'native'] : ENGINES),
     reps: num('--reps', quick ? 1 : 3),
     warmup: num('--warmup', 0),
     iters: num('--iters', 1),
@@ -274,7 +276,8 @@ function browserSamples(raw, issues) {
 // ---- main -------------------------------------------------------------------------------------
 function estimateSeconds(o, models) {
   // per repetition, measured on a 2-core EPYC VM (Chromium 156); scaled by model size
-  const prev = readJSON(join(o.out, 'latest.json'), null);
+  const prev = { timing: { per_rep_s: {} } };
+  for (const f of ['latest-quick.json', 'latest.json']) Object.assign(prev.timing.per_rep_s, readJSON(join(o.out, f), null)?.timing?.per_rep_s);
   let total = 0;
   let fromPrev = 0;
   for (const m of o.models) {
@@ -291,7 +294,7 @@ function estimateSeconds(o, models) {
       }
     }
   }
-  return { seconds: total + 30, source: fromPrev ? 'the previous run in latest.json' : 'rough per-repetition figures for a 2-core machine' };
+  return { seconds: total + 30, source: fromPrev ? 'the per-repetition times of the previous runs' : 'rough per-repetition figures for a 2-core machine' };
 }
 
 async function main() {
@@ -473,16 +476,18 @@ async function main() {
 
   mkdirSync(o.out, { recursive: true });
   const stamp = date.toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
+  // a quick run never replaces latest.json / latest.md (the README's table comes from a full run)
+  const latest = o.quick ? 'latest-quick' : 'latest';
   const jsonFile = join(o.out, `${stamp}${o.quick ? '-quick' : ''}.json`);
   writeFileSync(jsonFile, JSON.stringify(res, null, 2) + '\n');
-  copyFileSync(jsonFile, join(o.out, 'latest.json'));
+  copyFileSync(jsonFile, join(o.out, `${latest}.json`));
   console.log('\n' + textReport(res) + '\n');
-  say(`wrote ${relative(ROOT, jsonFile)} and latest.json`);
+  say(`wrote ${relative(ROOT, jsonFile)} and ${latest}.json`);
   if (o.markdown) {
     const mdFile = join(o.out, `${stamp}${o.quick ? '-quick' : ''}.md`);
     writeFileSync(mdFile, markdownReport(res));
-    copyFileSync(mdFile, join(o.out, 'latest.md'));
-    say(`wrote ${relative(ROOT, mdFile)} and latest.md`);
+    copyFileSync(mdFile, join(o.out, `${latest}.md`));
+    say(`wrote ${relative(ROOT, mdFile)} and ${latest}.md`);
   }
   say(`done in ${((Date.now() - t0) / 60000).toFixed(1)} min`);
 }

@@ -156,7 +156,8 @@ async function runGeneration(id: number, c: Core, begin: () => void, sampling: S
     for (;;) {
       if (aborted.has(id)) c.requestAbort();
       const r = c.step(1);
-      if (!promptDone && (r.state === 2 || r.done)) {
+      // the prompt is done when its last batch was evaluated (the first token belongs to generation)
+      if (!promptDone && ((r.state === 1 && r.nPast >= r.nPrompt) || r.state === 2 || r.done)) {
         promptDone = true;
         tPrompt = performance.now();
       }
