@@ -13,6 +13,7 @@ import { launch, open, script, startServer, type Server } from './harness.js';
 
 let browser: Browser;
 let site: Server;
+let plainSite: Server;
 let host: ModelHost;
 const fx = (f: string) => join(FIXTURES, f);
 const SCRIPTED = 'scripted.gguf';
@@ -20,6 +21,7 @@ const SCRIPTED = 'scripted.gguf';
 before(async () => {
   browser = await launch();
   site = await startServer({ coi: true });
+  plainSite = await startServer({ coi: false });
   host = await startModelHost({
     redirectPrefix: '/resolve/',
     files: {
@@ -39,11 +41,13 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await site?.stop();
+  await plainSite?.stop();
   await host?.stop();
 });
 
-async function apiPage(): Promise<Page> {
-  const { page } = await open(browser, `${site.url}/demo/api.html?manual=1`);
+/** The threaded build (isolated page) unless `st`. */
+async function apiPage(st = false): Promise<Page> {
+  const { page } = await open(browser, `${(st ? plainSite : site).url}/demo/api.html?manual=1`);
   await page.waitForSelector('body[data-ready="1"]');
   return page;
 }
@@ -55,7 +59,8 @@ async function loadAndChat(page: Page, url: string, opts: Record<string, unknown
       const ai = (window as any).neuronos;
       const notices: unknown[] = [];
       try {
-        const info = await ai.loadModel(url, { ...opts, onNotice: (n: unknown) => notices.push(n) });
+        // (no function literal as a property value: tsx would wrap it in a helper the page lacks)
+        const info = await ai.loadModel(url, Object.assign({}, opts, { onNotice: notices.push.bind(notices) }));
         let text = '';
         for await (const p of ai.chat('hi', { temperature: 0 })) text += p;
         const { fromCache, bytes } = ai.lastLoad;
@@ -71,9 +76,10 @@ async function loadAndChat(page: Page, url: string, opts: Record<string, unknown
 const gets = (path: string) => host.requests.filter((r) => r.method === 'GET' && r.path.includes(path));
 
 describe('model delivery', () => {
-  test('a download dropped at three points resumes with Range requests and gives the exact output', async () => {
+  for (const st of [false, true]) test(`${st ? 'st' : 'mt'}: a download dropped at three points resumes with Range requests and gives the exact output`, async () => {
     host.setBehavior('/org/m/resolve/main/drop.gguf', { dropAt: [1_000_000, 9_000_000, 20_000_000] });
-    const page = await apiPage();
+    host.requests.length = 0;
+    const page = await apiPage(st);
     const r = await loadAndChat(page, `${host.url}/org/m/resolve/main/drop.gguf`, { cache: 'off' });
     assert.ok(r.ok, JSON.stringify(r));
     assert.equal(r.text, script());
@@ -91,8 +97,8 @@ describe('model delivery', () => {
     await page.close();
   });
 
-  test('the second load, after a reload, comes from OPFS with zero network requests', async () => {
-    const page = await apiPage();
+  for (const st of [false, true]) test(`${st ? 'st' : 'mt'}: the second load, after a reload, comes from OPFS with zero network requests`, async () => {
+    const page = await apiPage(st);
     const url = `${host.url}/org/m/resolve/main/scripted.gguf`;
     const first = await loadAndChat(page, url);
     assert.ok(first.ok && first.fromCache === false, JSON.stringify(first));
@@ -147,13 +153,11 @@ describe('model delivery', () => {
     const r = await page.evaluate(async (url) => {
       const ai = (window as any).neuronos;
       const ctrl = new AbortController();
+      const watch = function (p: any) {
+        if (p.phase === 'download' && p.loaded > 5_000_000) ctrl.abort();
+      };
       try {
-        await ai.loadModel(url, {
-          signal: ctrl.signal,
-          onProgress: (p: any) => {
-            if (p.phase === 'download' && p.loaded > 5_000_000) ctrl.abort();
-          },
-        });
+        await ai.loadModel(url, Object.assign({ signal: ctrl.signal }, { onProgress: watch }));
         return { code: 'loaded?!' };
       } catch (e: any) {
         return { code: e.code, name: e.name, cached: await ai.constructor.isModelCached(url) };
@@ -189,8 +193,8 @@ describe('model delivery', () => {
     await page.close();
   });
 
-  test('a local File loads the same way', async () => {
-    const page = await apiPage();
+  for (const st of [false, true]) test(`${st ? 'st' : 'mt'}: a local File loads the same way`, async () => {
+    const page = await apiPage(st);
     const r = await page.evaluate(async () => {
       const ai = (window as any).neuronos;
       const blob = await (await fetch('/models/scripted.gguf')).blob();
