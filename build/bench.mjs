@@ -10,8 +10,9 @@
 //          --context N  --timeout-ms N (per step)  --wllama-load blob|url  --no-native
 //          --out DIR  --help
 // Env: CHROMIUM_PATH (default /usr/bin/chromium).
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.mjs';
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -30,14 +31,9 @@ const WARM_GEN_TOKENS = 4;
 const ENGINES = ['neuronos', 'neuronos-st', 'wllama', 'native'];
 const VOCAB_FIXTURE = 'tiny-random'; // same qwen2 vocabulary, 26 MB: used to build exact-length prompts
 
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
+// the shared flags, plus what keeps a benchmark tab from being throttled
+const BENCH_CHROMIUM_ARGS = [
+  ...CHROMIUM_ARGS,
   '--disable-renderer-backgrounding',
   '--disable-background-timer-throttling',
   '--disable-features=SpareRendererForSitePerProcess',
@@ -326,11 +322,12 @@ async function main() {
   const { chromium } = await import('playwright-core');
   const server = await serve({ port: 0, coi: true });
   const baseUrl = `http://127.0.0.1:${server.server.address().port}`;
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: BENCH_CHROMIUM_ARGS });
   const cdp = await browser.newBrowserCDPSession();
   const chromiumVersion = `Chromium ${browser.version()}`;
   const ctxArgs = { browser, cdp, baseUrl, opts: o, prompts: null };
   const raw = [];
+  const delivery = {};
   const perRep = {};
   let pageInfo = null;
   try {
@@ -373,6 +370,47 @@ async function main() {
             (perRep[`${eng}/${model}/${threads}`] ??= []).push(rec.seconds);
             say(`  ${warm ? 'warm-up' : `rep ${round - o.warmup + 1}/${o.reps}`} ${eng.padEnd(11)} ${rec.error ? `FAILED: ${rec.error}` : brief(rec)} (${rec.seconds.toFixed(0)} s)`);
           }
+        }
+      }
+    }
+    // ---- model delivery (the model-delivery issue): peak memory while loading, as a ratio to
+    // the file, and time to ready from the local server vs from the OPFS cache. One fresh
+    // context per model: a load with the cache off (server), a load that fills the cache, a
+    // page reload, a load from the cache.
+    if (engines.includes('neuronos')) {
+      for (const model of o.models) {
+        const modelUrl = `/models/${models[model].file}`;
+        const modelMb = statSync(join(FIXTURES, models[model].file)).size / 2 ** 20;
+        const context = await browser.newContext();
+        try {
+          const page = await context.newPage();
+          page.setDefaultTimeout(o.timeoutMs);
+          const pageCdp = await context.newCDPSession(page);
+          const open = async () => {
+            await page.goto(`${baseUrl}/build/bench/page.html`);
+            await page.waitForFunction(() => window.benchReady === true);
+          };
+          const load = (cache) => page.evaluate(([u, c]) => window.bench.load('neuronos', { modelUrl: u, threads: 1, contextSize: 512, cache: c }), [modelUrl, cache]);
+          await open();
+          const server = await withTimeout(load('off'), o.timeoutMs, 'delivery load');
+          const mem = await rendererMemory(pageCdp);
+          await withTimeout(load('prefer'), o.timeoutMs, 'delivery cache fill');
+          await open();
+          const cached = await withTimeout(load('prefer'), o.timeoutMs, 'delivery cached load');
+          delivery[model] = {
+            model_mb: modelMb,
+            server_load_ms: server.load_ms,
+            cache_load_ms: cached.load_ms,
+            cache_hit: cached.from_cache,
+            peak_mb: mem?.peak_mb ?? null,
+            peak_ratio: mem?.peak_mb ? mem.peak_mb / modelMb : null,
+          };
+          say(`  delivery ${model}: server ${server.load_ms.toFixed(0)} ms, OPFS cache ${cached.load_ms.toFixed(0)} ms (hit: ${cached.from_cache}), renderer peak ${mem?.peak_mb?.toFixed(0)} MB = ${(mem?.peak_mb / modelMb).toFixed(2)}× the ${modelMb.toFixed(0)} MiB file`);
+        } catch (e) {
+          delivery[model] = { error: e.message.split('\n')[0] };
+          say(`  delivery ${model}: FAILED ${e.message.split('\n')[0]}`);
+        } finally {
+          await context.close().catch(() => undefined);
         }
       }
     }
@@ -469,6 +507,7 @@ async function main() {
     ratios: ratios(records),
     wasm: fileSizes(),
     memory: { method: 'VmHWM of the renderer process (browser rows); GNU time max RSS (native)' },
+    delivery,
     notes,
     timing: { total_s: (Date.now() - t0) / 1000, per_rep_s: Object.fromEntries(Object.entries(perRep).map(([k, v]) => [k, summarize(v).median])) },
     raw,

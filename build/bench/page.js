@@ -14,7 +14,7 @@ let engine = null;
 
 const now = () => performance.now();
 
-async function loadNeuronOS({ modelUrl, threads, contextSize, forceSingleThread }) {
+async function loadNeuronOS({ modelUrl, threads, contextSize, forceSingleThread, cache = 'off' }) {
   const t0 = now();
   const ai = await NeuronOS.create({ forceSingleThread: !!forceSingleThread });
   const tCreated = now();
@@ -22,6 +22,7 @@ async function loadNeuronOS({ modelUrl, threads, contextSize, forceSingleThread 
   const info = await ai.loadModel(modelUrl, {
     contextSize,
     threads,
+    cache,
     onProgress: (p) => {
       if (p.phase === 'load' && !tFetched) tFetched = now();
     },
@@ -34,6 +35,7 @@ async function loadNeuronOS({ modelUrl, threads, contextSize, forceSingleThread 
     fetch_ms: tFetched ? tFetched - tCreated : null,
     engine_load_ms: tFetched ? t1 - tFetched : null,
     variant: ai.variant,
+    from_cache: ai.lastLoad?.fromCache ?? false,
     max_threads: ai.threads,
     simd: ai.simd,
     model: info,

@@ -45,6 +45,9 @@ export async function open(browser: Browser, url: string): Promise<{ page: Page;
   page.on('pageerror', (e) => log.errors.push(e.message));
   page.on('request', (r) => log.requests.push(`${r.method()} ${r.url()}`));
   page.setDefaultTimeout(TIMEOUT_MS);
+  // tsx (esbuild keepNames) wraps named functions in test code with __name(); functions passed
+  // to page.evaluate run in the page, which needs the helper too
+  await page.addInitScript({ content: 'globalThis.__name = (f) => f;' });
   await page.goto(url);
   return { page, log };
 }
