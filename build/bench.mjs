@@ -383,9 +383,16 @@ async function main() {
         const modelMb = statSync(join(FIXTURES, models[model].file)).size / 2 ** 20;
         const context = await browser.newContext();
         try {
+          // the baseline: a renderer with NeuronOS started but no model (its own context/process)
+          const baseCtx = await browser.newContext();
+          const basePage = await baseCtx.newPage();
+          await basePage.goto(`${baseUrl}/build/bench/page.html`);
+          await basePage.waitForFunction(() => window.benchReady === true);
+          await basePage.evaluate(() => window.bench.start());
+          const base = await rendererMemory(cdp);
+          await baseCtx.close();
           const page = await context.newPage();
           page.setDefaultTimeout(o.timeoutMs);
-          const pageCdp = await context.newCDPSession(page);
           const open = async () => {
             await page.goto(`${baseUrl}/build/bench/page.html`);
             await page.waitForFunction(() => window.benchReady === true);
@@ -393,7 +400,8 @@ async function main() {
           const load = (cache) => page.evaluate(([u, c]) => window.bench.load('neuronos', { modelUrl: u, threads: 1, contextSize: 512, cache: c }), [modelUrl, cache]);
           await open();
           const server = await withTimeout(load('off'), o.timeoutMs, 'delivery load');
-          const mem = await rendererMemory(pageCdp);
+          const mem = await rendererMemory(cdp);
+          await open();
           await withTimeout(load('prefer'), o.timeoutMs, 'delivery cache fill');
           await open();
           const cached = await withTimeout(load('prefer'), o.timeoutMs, 'delivery cached load');
@@ -404,8 +412,15 @@ async function main() {
             cache_hit: cached.from_cache,
             peak_mb: mem?.peak_mb ?? null,
             peak_ratio: mem?.peak_mb ? mem.peak_mb / modelMb : null,
+            // what loading the model added to the renderer's peak, as a ratio to the file
+            baseline_peak_mb: base?.peak_mb ?? null,
+            added_peak_ratio: mem?.peak_mb && base?.peak_mb ? (mem.peak_mb - base.peak_mb) / modelMb : null,
+            // the worker's WebAssembly memory after the load (model + KV cache + compute buffers)
+            wasm_memory_mb: server.wasm_memory_bytes ? server.wasm_memory_bytes / 2 ** 20 : null,
+            wasm_memory_ratio: server.wasm_memory_bytes ? server.wasm_memory_bytes / 2 ** 20 / modelMb : null,
           };
-          say(`  delivery ${model}: server ${server.load_ms.toFixed(0)} ms, OPFS cache ${cached.load_ms.toFixed(0)} ms (hit: ${cached.from_cache}), renderer peak ${mem?.peak_mb?.toFixed(0)} MB = ${(mem?.peak_mb / modelMb).toFixed(2)}× the ${modelMb.toFixed(0)} MiB file`);
+          const d = delivery[model];
+          say(`  delivery ${model}: server ${server.load_ms.toFixed(0)} ms, OPFS cache ${cached.load_ms.toFixed(0)} ms (hit: ${cached.from_cache}); WASM memory ${d.wasm_memory_mb?.toFixed(0)} MiB = ${d.wasm_memory_ratio?.toFixed(2)}× the ${modelMb.toFixed(0)} MiB file; renderer peak ${mem?.peak_mb?.toFixed(0)} MB, ${base?.peak_mb?.toFixed(0)} MB without a model: the load added ${d.added_peak_ratio?.toFixed(2)}× the file`);
         } catch (e) {
           delivery[model] = { error: e.message.split('\n')[0] };
           say(`  delivery ${model}: FAILED ${e.message.split('\n')[0]}`);

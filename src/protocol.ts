@@ -82,6 +82,8 @@ export interface LoadResult {
   /** Milliseconds spent delivering the bytes and in llama.cpp's load. */
   deliverMs: number;
   loadMs: number;
+  /** Size of the worker's WebAssembly memory after the load (model, KV cache, buffers). */
+  wasmMemoryBytes: number;
 }
 
 export interface LoadArgs {

@@ -36,6 +36,7 @@ async function loadNeuronOS({ modelUrl, threads, contextSize, forceSingleThread,
     engine_load_ms: tFetched ? t1 - tFetched : null,
     variant: ai.variant,
     from_cache: ai.lastLoad?.fromCache ?? false,
+    wasm_memory_bytes: ai.lastLoad?.wasmMemoryBytes ?? null,
     max_threads: ai.threads,
     simd: ai.simd,
     model: info,
@@ -160,6 +161,12 @@ window.bench = {
     const out = [];
     for (const t of texts) out.push((await engine.ai.tokenize(t, true)).length);
     return out;
+  },
+  /** Starts NeuronOS without a model (the baseline of the delivery memory measurement). */
+  async start() {
+    if (engine) throw new Error('an engine is already loaded on this page');
+    engine = { kind: 'neuronos', ai: await NeuronOS.create() };
+    return { variant: engine.ai.variant };
   },
   async dispose() {
     if (engine?.kind === 'neuronos') engine.ai.dispose();

@@ -191,7 +191,9 @@ async function downloadPart(core: Core, url: string, index: number, progress: Pr
           }
         }
         if (!res.body) throw new NeuronOSError('http_error', `no body from ${url}`, 'loadModel');
-        const reader = res.body.getReader();
+        // Read into one reused scratch buffer where the browser allows it (a BYOB reader): no
+        // garbage chunk per read, so the worker's memory stays close to the model's size.
+        const reader = byobReader(res.body);
         try {
           for (;;) {
             let chunk: ReadableStreamReadResult<Uint8Array>;
@@ -263,6 +265,26 @@ async function downloadPart(core: Core, url: string, index: number, progress: Pr
     if (ptr) core.freeModelBuffer(ptr);
     throw e;
   }
+}
+
+/** A reader of `body` that reuses one 1 MiB buffer (BYOB) when supported, else the default reader. */
+function byobReader(body: ReadableStream<Uint8Array>): { read(): Promise<ReadableStreamReadResult<Uint8Array>>; releaseLock(): void } {
+  let byob: ReadableStreamBYOBReader;
+  try {
+    byob = body.getReader({ mode: 'byob' });
+  } catch {
+    return body.getReader();
+  }
+  let scratch: ArrayBuffer | null = new ArrayBuffer(1 << 20);
+  return {
+    async read() {
+      const r = await byob.read(new Uint8Array(scratch ?? new ArrayBuffer(1 << 20)));
+      // the buffer comes back (transferred) with the bytes: reuse it for the next read
+      scratch = r.value ? (r.value.buffer as ArrayBuffer) : null;
+      return r.done ? { done: true, value: undefined } : { done: false, value: r.value! };
+    },
+    releaseLock: () => byob.releaseLock(),
+  };
 }
 
 /** Reads a complete cached part into a fresh heap buffer (no network). */
