@@ -194,6 +194,9 @@ static neuronos_status finish_load(neuronos_engine *eng, struct llama_model *mod
     cp.n_batch = (uint32_t)eng->params.n_batch;
     cp.n_ubatch = (uint32_t)eng->params.n_batch;
     cp.n_seq_max = 1;
+    /* only the last token's logits are ever read: without this, llama.cpp reserves the output
+     * layer's compute for a whole batch (n_batch × n_vocab floats, 39 MB for Qwen2 at 64) */
+    cp.n_outputs_max = 1;
     cp.n_threads = eng->params.n_threads;
     cp.n_threads_batch = eng->params.n_threads;
     cp.no_perf = true;
