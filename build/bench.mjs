@@ -418,9 +418,12 @@ async function main() {
             // the worker's WebAssembly memory after the load (model + KV cache + compute buffers)
             wasm_memory_mb: server.wasm_memory_bytes ? server.wasm_memory_bytes / 2 ** 20 : null,
             wasm_memory_ratio: server.wasm_memory_bytes ? server.wasm_memory_bytes / 2 ** 20 / modelMb : null,
+            // the worker's peak: the WASM heap's high-water mark after the load
+            wasm_heap_peak_mb: server.wasm_heap_peak_bytes ? server.wasm_heap_peak_bytes / 2 ** 20 : null,
+            wasm_heap_peak_ratio: server.wasm_heap_peak_bytes ? server.wasm_heap_peak_bytes / 2 ** 20 / modelMb : null,
           };
           const d = delivery[model];
-          say(`  delivery ${model}: server ${server.load_ms.toFixed(0)} ms, OPFS cache ${cached.load_ms.toFixed(0)} ms (hit: ${cached.from_cache}); WASM memory ${d.wasm_memory_mb?.toFixed(0)} MiB = ${d.wasm_memory_ratio?.toFixed(2)}× the ${modelMb.toFixed(0)} MiB file; renderer peak ${mem?.peak_mb?.toFixed(0)} MB, ${base?.peak_mb?.toFixed(0)} MB without a model: the load added ${d.added_peak_ratio?.toFixed(2)}× the file`);
+          say(`  delivery ${model}: server ${server.load_ms.toFixed(0)} ms, OPFS cache ${cached.load_ms.toFixed(0)} ms (hit: ${cached.from_cache}); WASM heap peak ${d.wasm_heap_peak_mb?.toFixed(0)} MiB = ${d.wasm_heap_peak_ratio?.toFixed(2)}× the ${modelMb.toFixed(0)} MiB file (memory reserved ${d.wasm_memory_mb?.toFixed(0)} MiB); renderer peak ${mem?.peak_mb?.toFixed(0)} MB, ${base?.peak_mb?.toFixed(0)} MB without a model: the load added ${d.added_peak_ratio?.toFixed(2)}× the file`);
         } catch (e) {
           delivery[model] = { error: e.message.split('\n')[0] };
           say(`  delivery ${model}: FAILED ${e.message.split('\n')[0]}`);

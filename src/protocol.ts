@@ -82,8 +82,11 @@ export interface LoadResult {
   /** Milliseconds spent delivering the bytes and in llama.cpp's load. */
   deliverMs: number;
   loadMs: number;
-  /** Size of the worker's WebAssembly memory after the load (model, KV cache, buffers). */
+  /** Size of the worker's WebAssembly memory after the load (reserved; includes headroom). */
   wasmMemoryBytes: number;
+  /** The heap's high-water mark after the load: the most WASM memory ever in use (model,
+   *  KV cache, llama.cpp's buffers, and anything the load allocated and freed). */
+  wasmHeapPeakBytes: number;
 }
 
 export interface LoadArgs {

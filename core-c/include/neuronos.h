@@ -50,6 +50,9 @@
  *   void        neuronos_wasm_dealloc(void *ptr)
  *   const char *neuronos_wasm_system_info(void)                   static (llama.cpp's string)
  *   int         neuronos_wasm_version(void)                       NEURONOS_VERSION_NUMBER
+ *   char       *neuronos_wasm_memory_stats(void)                  owned JSON {memory_bytes,
+ *                                                                 heap_top_bytes (high-water
+ *                                                                 mark), malloc_in_use_bytes}
  *
  *  Zero-copy loading (the worker's path): the bytes go into the heap once and stay there
  *   int   neuronos_wasm_unload(void)                              frees the model first, so the

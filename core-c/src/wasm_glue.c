@@ -2,6 +2,8 @@
  * include/neuronos.h). One global engine per module instance; every call records its status
  * and message for neuronos_wasm_last_status()/neuronos_wasm_last_error(). */
 #include <emscripten.h>
+#include <emscripten/heap.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,6 +307,20 @@ EXPORT char *neuronos_wasm_memory_search(const char *query, int limit) {
     (void)query, (void)limit;
     record(NEURONOS_ERR_NOT_IMPLEMENTED, "memory is not implemented yet (memory issue)");
     return NULL;
+}
+
+/* Memory figures: the WASM memory's size, the top of the heap (a high-water mark: dlmalloc
+ * does not give memory back), and what malloc has handed out now. Owned JSON. */
+EXPORT char *neuronos_wasm_memory_stats(void) {
+    struct mallinfo mi = mallinfo();
+    strbuf b = {0};
+    strbuf_printf(&b, "{\"memory_bytes\":%zu,\"heap_top_bytes\":%zu,\"malloc_in_use_bytes\":%zu}",
+                  emscripten_get_heap_size(), (size_t)sbrk(0), (size_t)mi.uordblks);
+    if (b.oom) {
+        strbuf_free(&b);
+        return NULL;
+    }
+    return strbuf_take(&b);
 }
 
 /* Test support: a real WebAssembly trap (`unreachable`), for the crash-recovery tests. */

@@ -220,6 +220,11 @@ export class Core {
     return this.modelInfo();
   }
 
+  /** WASM memory figures: its size, the heap's high-water mark, what malloc holds now. */
+  memoryStats(): { memory_bytes: number; heap_top_bytes: number; malloc_in_use_bytes: number } {
+    return JSON.parse(this.takeString(this.fn('memory_stats')(), 'memoryStats'));
+  }
+
   /** Frees the loaded model (and its buffers) so a new one does not stack on it. */
   unload(): void {
     this.check(this.fn('unload')(), 'unload');

@@ -225,7 +225,8 @@ const handlers: { [K in keyof RequestMap]: Handler<K> } = {
       const t1 = performance.now();
       emit(id, 'progress', { phase: 'load', loaded: bytes, total: bytes, percent: 100 });
       const info = c.loadMapped(parts.map((p) => p.ptr), parts.map((p) => p.size));
-      return { info, fromCache, bytes, deliverMs: t1 - t0, loadMs: performance.now() - t1, wasmMemoryBytes: c.module.HEAPU8.buffer.byteLength };
+      const mem = c.memoryStats();
+      return { info, fromCache, bytes, deliverMs: t1 - t0, loadMs: performance.now() - t1, wasmMemoryBytes: mem.memory_bytes, wasmHeapPeakBytes: mem.heap_top_bytes };
     } finally {
       loads.delete(id);
     }
