@@ -8,6 +8,11 @@ export type ModelSource = string | URL | Blob | ArrayBuffer | Uint8Array;
 
 export type LoadProgress = DeliveryProgress;
 
+/** `url` made absolute against the page (or the worker's) location, when there is one. */
+export function absoluteUrl(url: string | URL): string {
+  return new URL(String(url), typeof location !== 'undefined' ? location.href : undefined).href;
+}
+
 const SPLIT_RE = /-(\d{5})-of-(\d{5})\.gguf($|[?#])/;
 
 /** The part URLs of a split model, or just [url]. */
@@ -25,7 +30,7 @@ export function splitUrls(url: string): string[] {
  */
 export async function probeModelSize(source: string, opts: { signal?: AbortSignal; fetch?: typeof fetch } = {}): Promise<number | null> {
   const f = opts.fetch ?? fetch;
-  const url = new URL(source, typeof location !== 'undefined' ? location.href : undefined).href;
+  const url = absoluteUrl(source);
   if (url.startsWith('blob:') || url.startsWith('data:')) return null;
   let total = 0;
   for (const part of splitUrls(url)) {

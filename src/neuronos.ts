@@ -10,7 +10,7 @@
  * ```
  */
 import { NeuronOSError, type NeuronOSErrorCode } from './errors.js';
-import type { ModelSource, LoadProgress } from './loader.js';
+import { absoluteUrl, type ModelSource, type LoadProgress } from './loader.js';
 import { pageCache } from './worker/model-cache.js';
 import type {
   ChatMessage,
@@ -250,7 +250,7 @@ export class NeuronOS {
     } else if (typeof Blob !== 'undefined' && source instanceof Blob) {
       data = { kind: 'blob', blob: source, name: 'name' in source ? (source as File).name : 'the file' };
     } else {
-      const url = new URL(String(source), typeof location !== 'undefined' ? location.href : undefined).href;
+      const url = absoluteUrl(source as string | URL);
       data = { kind: 'url', url, integrity: opts.integrity, cache: opts.cache, retries: opts.retries, stallMs: opts.stallMs };
     }
     if (opts.signal?.aborted) throw new NeuronOSError('aborted', 'loading was cancelled', 'loadModel');
@@ -289,13 +289,13 @@ export class NeuronOS {
 
   /** Whether a complete copy of the model at `url` is cached (no network needed to load it). */
   static isModelCached(url: string): Promise<boolean> {
-    return pageCache.has(new URL(url, typeof location !== 'undefined' ? location.href : undefined).href);
+    return pageCache.has(absoluteUrl(url));
   }
 
   /** Deletes a cached model (fails with `busy` while a worker is writing or reading it). */
   static async deleteCachedModel(url: string): Promise<void> {
     try {
-      await pageCache.remove(new URL(url, typeof location !== 'undefined' ? location.href : undefined).href);
+      await pageCache.remove(absoluteUrl(url));
     } catch (e) {
       throw new NeuronOSError('busy', `the cached model is in use and cannot be deleted now: ${(e as Error).message}`, 'deleteCachedModel');
     }

@@ -471,7 +471,7 @@ static struct llama_sampler *make_sampler(const neuronos_engine *eng, const neur
     return s;
 }
 
-/* Drops the KV entries from position `keep` on; false if the memory cannot do that. */
+/* Drops the KV entries from position `keep` on (all of them if the memory cannot drop a tail). */
 static void kv_truncate(neuronos_engine *eng, int32_t keep) {
     if (keep < eng->n_cache) {
         llama_memory_t mem = llama_get_memory(eng->ctx);

@@ -205,19 +205,32 @@ export class Core {
     if (ptrs.length === 1) {
       this.check(this.fn('load_model_from_buffer')(ptrs[0]!, list[0]!.byteLength), 'loadModel');
     } else {
-      const arr = this.module._malloc(ptrs.length * 8);
-      try {
-        const h32 = this.module.HEAP32;
-        ptrs.forEach((p, i) => {
-          h32[(arr >> 2) + i] = p;
-          h32[(arr >> 2) + ptrs.length + i] = list[i]!.byteLength;
-        });
-        this.check(this.fn('load_model_from_buffers')(arr, arr + ptrs.length * 4, ptrs.length), 'loadModel');
-      } finally {
-        this.module._free(arr);
-      }
+      this.loadParts('load_model_from_buffers', ptrs, list.map((b) => b.byteLength));
     }
     return this.modelInfo();
+  }
+
+  /**
+   * Calls a `(uint8_t **ptrs, size_t *sizes, int n)` loader with the two arrays in WASM memory.
+   * The parts pass to the core in every case (they are freed here if the arrays cannot be made).
+   */
+  private loadParts(fn: 'load_model_from_buffers' | 'load_model_mapped', ptrs: number[], sizes: number[]): void {
+    const n = ptrs.length;
+    const arr = this.module._malloc(n * 8);
+    if (!arr) {
+      for (const p of ptrs) this.fn('dealloc')(p);
+      throw new NeuronOSError('out_of_memory', 'out of WebAssembly memory', 'loadModel');
+    }
+    try {
+      const h32 = this.module.HEAP32;
+      ptrs.forEach((p, i) => {
+        h32[(arr >> 2) + i] = p;
+        h32[(arr >> 2) + n + i] = sizes[i]!;
+      });
+      this.check(this.fn(fn)(arr, arr + n * 4, n), 'loadModel');
+    } finally {
+      this.module._free(arr);
+    }
   }
 
   /** WASM memory figures: its size, the heap's high-water mark, what malloc holds now. */
@@ -278,21 +291,7 @@ export class Core {
       });
       node.usedBytes = size;
     });
-    const arr = this.module._malloc(n * 8);
-    if (!arr) {
-      for (const p of ptrs) this.fn('dealloc')(p);
-      throw new NeuronOSError('out_of_memory', 'out of WebAssembly memory', 'loadModel');
-    }
-    try {
-      const h32 = this.module.HEAP32;
-      ptrs.forEach((p, i) => {
-        h32[(arr >> 2) + i] = p;
-        h32[(arr >> 2) + n + i] = sizes[i]!;
-      });
-      this.check(this.fn('load_model_mapped')(arr, arr + n * 4, n), 'loadModel');
-    } finally {
-      this.module._free(arr);
-    }
+    this.loadParts('load_model_mapped', ptrs, sizes);
     return this.modelInfo();
   }
 

@@ -15,7 +15,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { NeuronOSError } from '../errors.js';
-import { splitUrls } from '../loader.js';
+import { probeModelSize, splitUrls } from '../loader.js';
 import type { DeliveryProgress } from '../protocol.js';
 import type { Core } from './core.js';
 import { openCache, type CacheEntryMeta, type CacheWriter, type ModelCache } from './model-cache.js';
@@ -345,7 +345,7 @@ export async function deliverUrl(core: Core, url: string, opts: DownloadOptions)
   // quota: skip caching when the model cannot fit (the download itself still runs)
   let useCache = cache;
   if (cache) {
-    const need = await totalSize(urls, opts.signal);
+    const need = await probeModelSize(url, { signal: opts.signal });
     const free = await cache.freeBytes();
     if (need !== null && free !== null && need > free) {
       opts.onNotice?.('quota_exceeded', `not enough storage to cache the model (${(need / 2 ** 20).toFixed(0)} MiB needed, ${(free / 2 ** 20).toFixed(0)} MiB free): it runs uncached and will be downloaded again next time`);
@@ -374,21 +374,6 @@ export async function deliverUrl(core: Core, url: string, opts: DownloadOptions)
   }
   progress.add(0, true);
   return { parts, fromCache: false };
-}
-
-async function totalSize(urls: string[], signal: AbortSignal): Promise<number | null> {
-  let total = 0;
-  for (const u of urls) {
-    try {
-      const r = await fetch(u, { method: 'HEAD', signal, credentials: 'omit' });
-      const n = Number(r.headers.get('content-length') ?? NaN);
-      if (!r.ok || !Number.isFinite(n)) return null;
-      total += n;
-    } catch {
-      return null;
-    }
-  }
-  return total;
 }
 
 /** true: still current; false: changed; null: could not ask (offline) — the copy is used. */
