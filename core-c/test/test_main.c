@@ -11,34 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "json.h"
 #include "neuronos.h"
 #include "sqlite3.h"
 #include "strbuf.h"
 
-static int g_pass = 0, g_fail = 0;
-static const char *g_test = "";
-
-#define CHECK(cond, ...)                                                                   \
-    do {                                                                                   \
-        if (cond) {                                                                        \
-            g_pass++;                                                                      \
-        } else {                                                                           \
-            g_fail++;                                                                      \
-            fprintf(stderr, "FAIL %s (%s:%d): %s — ", g_test, __FILE__, __LINE__, #cond);  \
-            fprintf(stderr, __VA_ARGS__);                                                  \
-            fputc('\n', stderr);                                                           \
-        }                                                                                  \
-    } while (0)
+int g_pass = 0, g_fail = 0;
+const char *g_test = "";
 
 /* ------------------------------------------------------------------ helpers ---------- */
 
-static const char *fixtures_dir(void) {
+const char *fixtures_dir(void) {
     const char *d = getenv("NEURONOS_FIXTURES_DIR");
     return d && d[0] ? d : ".cache/fixtures";
 }
 
-static uint8_t *read_file(const char *path, size_t *size) {
+uint8_t *read_file(const char *path, size_t *size) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);
@@ -54,7 +43,7 @@ static uint8_t *read_file(const char *path, size_t *size) {
     return buf;
 }
 
-static uint8_t *read_fixture(const char *name, size_t *size) {
+uint8_t *read_fixture(const char *name, size_t *size) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s.gguf", fixtures_dir(), name);
     return read_file(path, size);
@@ -62,7 +51,7 @@ static uint8_t *read_fixture(const char *name, size_t *size) {
 
 /* A field of one fixture's manifest entry (manifest.json is an array of {name,…} or an object
  * keyed by name); owned string or NULL. Parsed with SQLite's JSON1 like everything else. */
-static char *manifest_field(const char *fixture, const char *path) {
+char *manifest_field(const char *fixture, const char *path) {
     char mpath[1024];
     size_t n;
     snprintf(mpath, sizeof mpath, "%s/manifest.json", fixtures_dir());
@@ -459,6 +448,10 @@ int main(void) {
     test_sampling_validate();
     test_engine();
     test_abort();
+    /* other test files (declared in check.h) */
+    test_calc();
+    test_agent();
+    test_memory();
     printf("core: %d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
 }

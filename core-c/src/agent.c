@@ -1,0 +1,2 @@
+/* agent.c — (in progress) */
+#include "neuronos.h"

@@ -1,0 +1,2 @@
+/* calc.c — (in progress) */
+#include "neuronos.h"

@@ -1,0 +1,2 @@
+/* memory.c — (in progress) */
+#include "neuronos.h"

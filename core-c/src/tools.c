@@ -1,0 +1,2 @@
+/* tools.c — (in progress) */
+#include "neuronos.h"

@@ -1,0 +1,37 @@
+/* check.h — the tiny test harness shared by the native test files (test_*.c). Every file adds
+ * its checks to the same counters; test_main.c prints "N passed, N failed". */
+#ifndef NEURONOS_TEST_CHECK_H
+#define NEURONOS_TEST_CHECK_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+extern int g_pass, g_fail;
+extern const char *g_test; /* the running test's name, for failure lines */
+
+#define CHECK(cond, ...)                                                                   \
+    do {                                                                                   \
+        if (cond) {                                                                        \
+            g_pass++;                                                                      \
+        } else {                                                                           \
+            g_fail++;                                                                      \
+            fprintf(stderr, "FAIL %s (%s:%d): %s — ", g_test, __FILE__, __LINE__, #cond);  \
+            fprintf(stderr, __VA_ARGS__);                                                  \
+            fputc('\n', stderr);                                                           \
+        }                                                                                  \
+    } while (0)
+
+/* Fixtures: $NEURONOS_FIXTURES_DIR (default .cache/fixtures). */
+const char *fixtures_dir(void);
+/* Whole file (owned, free()), or NULL; *size its length. */
+uint8_t *read_file(const char *path, size_t *size);
+/* <fixtures>/<name>.gguf */
+uint8_t *read_fixture(const char *name, size_t *size);
+/* json_extract(entry, path) of the fixture's manifest entry; owned string or NULL. */
+char *manifest_field(const char *fixture, const char *path);
+
+/* The test files' entry points. */
+void test_calc(void);   /* test_calc.c: the calculator tool */
+void test_agent(void);  /* test_agent.c: grammar, agent loop */
+void test_memory(void); /* test_memory.c: the memory store */
+#endif
