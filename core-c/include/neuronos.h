@@ -289,6 +289,375 @@ neuronos_status neuronos_generate(neuronos_engine *eng, const char *prompt,
                                   const neuronos_sampling_params *params, neuronos_piece_cb on_piece,
                                   void *user, char **text_out, int32_t *finish_out);
 
+/* Constrains the NEXT begin's output with a GBNF grammar (llama.cpp syntax, start rule "root");
+ * NULL or "" removes it. The text is copied. The grammar is checked when the generation begins
+ * (a grammar llama.cpp cannot parse fails the begin with NEURONOS_ERR_INVALID_ARGUMENT).
+ * Sampling first draws from the unconstrained distribution and only filters the whole vocabulary
+ * through the grammar when that token is refused (same result, much faster on big vocabularies). */
+neuronos_status neuronos_engine_set_grammar(neuronos_engine *eng, const char *gbnf);
+
+/* ---------------------------------------------------------------- tools (tools.c) ------ */
+
+/* Limits written into the step grammar. */
+typedef struct neuronos_agent_limits {
+    int32_t max_thought_chars; /* default 1000 */
+    int32_t max_answer_chars;  /* default 4000 */
+    int32_t max_string_chars;  /* string arguments; default 1000 */
+    int32_t max_array_items;   /* default 16 */
+} neuronos_agent_limits;
+
+/* The set of tools one agent can call. Built-ins come from a fixed table; page tools from a JSON
+ * spec {name, description, parameters} whose parameters use the supported JSON Schema subset:
+ * {"type":"object","properties":{…},"required":[…]} (additionalProperties only false), each
+ * property {"type": string|number|integer|boolean|array, "description"?, "enum"? (strings only),
+ * "items"? (arrays only: {"type": string|number|integer|boolean, "enum"?})}. Anything else is
+ * refused with NEURONOS_ERR_INVALID_ARGUMENT and a readable `why`. Names: [a-z_][a-z0-9_]{0,47}. */
+typedef struct neuronos_toolset neuronos_toolset;
+
+/* The ten built-in specs as a JSON array (static). */
+const char *neuronos_tools_builtin_json(void);
+neuronos_status neuronos_toolset_init(neuronos_toolset **out); /* owned; neuronos_toolset_free */
+void neuronos_toolset_free(neuronos_toolset *ts);
+void neuronos_toolset_clear(neuronos_toolset *ts);
+int neuronos_toolset_count(const neuronos_toolset *ts);
+bool neuronos_toolset_has(const neuronos_toolset *ts, const char *name);
+bool neuronos_toolset_is_builtin(const neuronos_toolset *ts, const char *name);
+/* Adds a page tool from its spec (a built-in's name is refused). */
+neuronos_status neuronos_toolset_add(neuronos_toolset *ts, const char *spec_json, char *why, size_t why_size);
+neuronos_status neuronos_toolset_add_builtin(neuronos_toolset *ts, const char *name, char *why, size_t why_size);
+/* Replaces the set with a JSON array whose items are built-in names (strings) or specs. On
+ * failure the set is empty. */
+neuronos_status neuronos_toolset_set_json(neuronos_toolset *ts, const char *tools_json, char *why, size_t why_size);
+/* The GBNF grammar of one agent step (owned; NULL when out of memory):
+ *   {"thought": "<≤ max_thought_chars>", "answer": "<≤ max_answer_chars>"}
+ *   {"thought": "…", "action": "<a tool's name>", "args": {<its properties, required ones first,
+ *    then the optional ones in their order, each optional>}}
+ * with exactly these separators (", " and ": "), so the output can be streamed field by field. */
+char *neuronos_toolset_grammar(const neuronos_toolset *ts, const neuronos_agent_limits *lim);
+/* The tools as text for the system prompt (owned). */
+char *neuronos_toolset_describe(const neuronos_toolset *ts);
+/* Checks a call's arguments (a JSON object) against the tool's schema: no unknown keys, required
+ * ones present, types and enums. */
+neuronos_status neuronos_toolset_check_args(const neuronos_toolset *ts, const char *name, const char *args_json,
+                                            char *why, size_t why_size);
+
+/* ---------------------------------------------------------------- agent (agent.c) ------ */
+
+/* One agent turn, ReAct style, stepped like a generation. Each step the model writes one JSON
+ * object (constrained by the tools' grammar): a tool call or the answer. A call is handed to the
+ * caller (state ACTION), who runs the tool and hands the result back (neuronos_agent_observe);
+ * the result goes into the conversation as a user message
+ *   Observation: {"tool":"<name>","result":<JSON>}     or   …,"error":"<text>"}
+ * and the next step begins, reusing the KV cache (only the new tokens are evaluated). */
+typedef struct neuronos_agent neuronos_agent;
+
+typedef struct neuronos_agent_params {
+    int32_t max_steps; /* model outputs per turn; default 8 */
+    neuronos_agent_limits limits;
+} neuronos_agent_params;
+
+neuronos_agent_params neuronos_agent_default_params(void);
+
+typedef enum neuronos_agent_state {
+    NEURONOS_AGENT_IDLE = 0,
+    NEURONOS_AGENT_PROMPT = 1, /* a prompt batch was evaluated */
+    NEURONOS_AGENT_TOKEN = 2,  /* tokens were generated; thought/answer pieces may be set */
+    NEURONOS_AGENT_ACTION = 3, /* a valid tool call (event); call neuronos_agent_observe next */
+    NEURONOS_AGENT_EVENT = 4,  /* the core handled a step itself (event: kind "invalid"); step on */
+    NEURONOS_AGENT_DONE = 5,   /* the turn ended (finish); event holds the answer, if any */
+} neuronos_agent_state;
+
+typedef enum neuronos_agent_finish {
+    NEURONOS_AGENT_FINISH_NONE = 0,
+    NEURONOS_AGENT_FINISH_ANSWER = 1,
+    NEURONOS_AGENT_FINISH_STEP_LIMIT = 2,
+    NEURONOS_AGENT_FINISH_ABORTED = 3,
+    NEURONOS_AGENT_FINISH_LENGTH = 4,       /* the reply was cut off by n_predict (answer kept) */
+    NEURONOS_AGENT_FINISH_CONTEXT_FULL = 5,
+} neuronos_agent_finish;
+
+/* Filled by every step. Fixed layout: on wasm32 fourteen 32-bit words. Strings are borrowed,
+ * NUL-terminated, valid until the next agent call. */
+typedef struct neuronos_agent_result {
+    int32_t state;       /* neuronos_agent_state */
+    int32_t finish;      /* neuronos_agent_finish, when DONE */
+    int32_t step;        /* 0-based model output index */
+    int32_t n_tokens;    /* tokens generated by this call */
+    int32_t thought_len; /* new thought text (decoded from the JSON string as it streams) */
+    const char *thought;
+    int32_t answer_len;  /* new answer text */
+    const char *answer;
+    int32_t event_len;   /* JSON of the step event, when ACTION / EVENT / DONE (else "") */
+    const char *event;
+    int32_t n_prompt, n_past, n_reused, n_generated; /* the current step's generation */
+} neuronos_agent_result;
+
+/* The event JSON: {"step", "kind": "action"|"invalid"|"answer", "thought", "tool"?, "args"?,
+ * "error"?, "answer"?, "assistant"?}; "assistant" (DONE only) is the text to keep as this turn's
+ * assistant message in the conversation (the final step's JSON). */
+
+/* `eng` is borrowed and must outlive the agent. *out is owned (neuronos_agent_free). */
+neuronos_status neuronos_agent_init(neuronos_engine *eng, neuronos_agent **out);
+void neuronos_agent_free(neuronos_agent *ag);
+const char *neuronos_agent_last_error(const neuronos_agent *ag); /* borrowed, never NULL */
+/* The tools of the next turns (see neuronos_toolset_set_json). */
+neuronos_status neuronos_agent_set_tools(neuronos_agent *ag, const char *tools_json);
+neuronos_toolset *neuronos_agent_tools(neuronos_agent *ag); /* borrowed */
+/* Begins a turn. `msgs`: the conversation, the new user message last (roles user/assistant;
+ * copied). `system_prompt` (may be NULL) comes first, followed by the step format and the tools. */
+neuronos_status neuronos_agent_begin(neuronos_agent *ag, const neuronos_chat_message *msgs, size_t n_msgs,
+                                     const char *system_prompt, const char *template_override,
+                                     const neuronos_sampling_params *sp, const neuronos_agent_params *ap);
+neuronos_status neuronos_agent_step(neuronos_agent *ag, int32_t max_tokens, const neuronos_agent_result **out);
+/* Hands in the result of the ACTION's tool: `result_json` (a JSON value; text that is not JSON is
+ * taken as a string) or `error` (exactly one non-NULL). Begins the next step, or ends the turn
+ * (step limit). The abort flag, if set while the tool ran, ends the turn as aborted. */
+neuronos_status neuronos_agent_observe(neuronos_agent *ag, const char *result_json, const char *error);
+void neuronos_agent_end(neuronos_agent *ag);
+/* The system message the agent would use (owned), for inspection and tests. */
+char *neuronos_agent_system_text(neuronos_agent *ag, const char *system_prompt);
+
+/* ------------------------------------------------------------ calculator (calc.c) ---- */
+
+/* The agent's calculator tool. An evaluator of our own (recursive descent, no eval):
+ *  - numbers 12, 3.5, .5, 1e-3 (no digit separators: `1_000` and `1,000` are errors);
+ *  - + - * / (also U+2212 −, U+00D7 ×, U+00F7 ÷), `^` or `**` power (right-associative, tighter
+ *    than unary minus: -2^2 = -4, 2^3^2 = 512), `%` remainder with C fmod semantics (sign of the
+ *    dividend: -7 % 3 = -1; binds like `*`), parentheses, unary + and -;
+ *  - constants pi (also π) and e; functions sqrt cbrt abs sin cos tan asin acos atan sinh cosh
+ *    tanh exp ln log (base 10) log2 log10 round (halves away from zero) floor ceil trunc
+ *    pow(a,b) hypot(a,b) min(…) max(…) (one or more arguments); names are case-insensitive;
+ *  - angles in radians; whitespace anywhere between tokens.
+ * Limits: NEURONOS_CALC_MAX_BYTES bytes of valid UTF-8; parentheses, calls and `^` nest at most
+ * NEURONOS_CALC_MAX_DEPTH deep. Every intermediate result must be finite. */
+#define NEURONOS_CALC_MAX_BYTES 1000
+#define NEURONOS_CALC_MAX_DEPTH 64
+/* Buffer size that always holds neuronos_calc_format's text and its NUL. */
+#define NEURONOS_CALC_FORMAT_MAX 32
+
+/* Evaluates `expr` (NUL-terminated, borrowed) into *out. On any error (empty input, unbalanced
+ * parentheses, unexpected character, unknown name or function, wrong argument count, division
+ * or modulo by zero, domain error, overflow, too long, too deep, invalid UTF-8) returns
+ * NEURONOS_ERR_INVALID_ARGUMENT, leaves *out unchanged and writes a message for the model into
+ * `why` (caller's buffer, may be NULL; truncated to why_size, 256 is plenty), with the 1-based
+ * character position where it applies: "division by zero at position 4". No state; thread-safe. */
+neuronos_status neuronos_calc_eval(const char *expr, double *out, char *why, size_t why_size);
+
+/* Writes the shortest text that reads back as the same double (JSON number syntax): integers
+ * below 1e15 in full without ".0" ("1000000"), others with the fewest significant digits that
+ * round-trip ("0.1", "1.5e-7", "1e21"); -0 as "0"; NaN/infinity as "null". `buf` is the caller's
+ * (truncated to n bytes with a NUL when n > 0; NEURONOS_CALC_FORMAT_MAX always suffices).
+ * Returns the length of the whole text, like snprintf. Assumes the "C" numeric locale. */
+size_t neuronos_calc_format(double v, char *buf, size_t n);
+
+/* ------------------------------------------------------------ memory store (memory.c) -- */
+/*
+ * The agent's memory, MemGPT-style, in one SQLite database (FTS5 for search):
+ *  - core:     labelled text blocks ("persona", "human", plus any the site defines), each with a
+ *              character limit; the agent places all of them in every prompt.
+ *  - recall:   every message of every conversation (conversation id, role, content, time),
+ *              full-text searchable.
+ *  - archival: facts the agent chose to keep, with optional tags, full-text searchable.
+ *
+ * Storage. One database file (or ":memory:"). Each store call is one transaction and returns only
+ * after it is durable (rollback journal, synchronous=FULL): once a call returned OK its change
+ * survives a crash or a killed tab. No WAL: the database works on a VFS without shared memory
+ * (the OPFS VFS). Temporary data stays in memory (temp_store=MEMORY), so the VFS only ever sees
+ * the database file and its journal ("<path>-journal", kept as an empty file between
+ * transactions in the default TRUNCATE mode). Deleted text is overwritten (secure_delete, and
+ * FTS5's secure-delete), and neuronos_memory_clear() also VACUUMs, so forgotten text does not
+ * linger in the file.
+ *
+ * Text. Every stored string is UTF-8; invalid byte sequences are replaced by U+FFFD when stored
+ * (ids and labels are refused instead). Limits count characters (code points). Times are
+ * milliseconds since the Unix epoch; pass 0 (or less) for "now".
+ *
+ * Search. Queries are untrusted text and never raise a syntax error: the words of the query
+ * (at most NEURONOS_MEMORY_MAX_TERMS, from its first NEURONOS_MEMORY_MAX_QUERY bytes) are each
+ * quoted and joined with OR, and results are ranked by bm25 (more matching words, rarer words,
+ * shorter texts rank higher). A query without words gives "[]". Words match whole tokens of the
+ * unicode61 tokenizer, case- and diacritic-insensitively ("cafe" finds "Café"); there is no
+ * prefix or phrase search. Scripts written without spaces (Chinese, Japanese) match whole runs
+ * of characters only. `score` is -bm25: higher is better, comparable within one result list.
+ *
+ * JSON results (always owned strings, free with neuronos_free_string; built by SQLite's JSON
+ * functions):
+ *   core block       {"label","text","limit","chars"}
+ *   recall message   {"id","conversation_id","role","content","time"}      (+ "score" in search)
+ *   archival entry   {"id","text","tags":[…],"time"}  (+ "score" and "snippet" in search; the
+ *                    snippet marks matched words with ** and elides with …)
+ *
+ * Errors. Bad arguments and limits give NEURONOS_ERR_INVALID_ARGUMENT with a message written
+ * for the model to read as an observation (e.g. "core memory block 'human' would be 2104
+ * characters; its limit is 2000 …"). SQLITE_BUSY gives NEURONOS_ERR_BUSY; out of memory
+ * NEURONOS_ERR_OUT_OF_MEMORY; storage full, I/O errors and a damaged file NEURONOS_ERR_INTERNAL
+ * (the message says which). A failed call changes nothing.
+ *
+ * Not thread-safe: one store is used from one thread (in WASM: the worker's).
+ */
+
+typedef struct neuronos_memory neuronos_memory;
+
+typedef enum neuronos_memory_tier {
+    NEURONOS_MEMORY_CORE = 0,
+    NEURONOS_MEMORY_RECALL = 1,
+    NEURONOS_MEMORY_ARCHIVAL = 2,
+} neuronos_memory_tier;
+
+typedef enum neuronos_memory_import_mode {
+    NEURONOS_MEMORY_IMPORT_REPLACE = 0, /* the store becomes the document (ids kept) */
+    NEURONOS_MEMORY_IMPORT_MERGE = 1,   /* the document is added: core blocks in it overwrite
+                                           those of the same label; messages and entries get new
+                                           ids; exact duplicates (same fields and time) are
+                                           skipped, so importing twice adds nothing */
+} neuronos_memory_import_mode;
+
+#define NEURONOS_MEMORY_SCHEMA_VERSION 1     /* meta.schema_version of databases this build writes */
+#define NEURONOS_MEMORY_EXPORT_VERSION 1     /* "version" of export documents */
+#define NEURONOS_MEMORY_DEFAULT_CORE_LIMIT 2000 /* characters */
+#define NEURONOS_MEMORY_MAX_CORE_LIMIT 100000   /* characters */
+#define NEURONOS_MEMORY_MAX_CORE_BLOCKS 64
+#define NEURONOS_MEMORY_MAX_LABEL 64         /* bytes of [A-Za-z0-9_.-] */
+#define NEURONOS_MEMORY_MAX_ROLE 32          /* bytes of [A-Za-z0-9_-] */
+#define NEURONOS_MEMORY_MAX_CONVERSATION_ID 256 /* bytes of UTF-8 */
+#define NEURONOS_MEMORY_MAX_TEXT (1 << 20)   /* bytes per message, entry or block text */
+#define NEURONOS_MEMORY_MAX_TAGS 32          /* tags per archival entry, each 1..64 bytes */
+#define NEURONOS_MEMORY_MAX_QUERY 10240      /* bytes of a search query considered */
+#define NEURONOS_MEMORY_MAX_TERMS 32         /* words of a search query used */
+#define NEURONOS_MEMORY_MAX_RESULTS 1000     /* cap on any `limit` */
+
+typedef struct neuronos_memory_params {
+    const char *vfs;          /* SQLite VFS name, registered beforehand; NULL = the default */
+    const char *journal_mode; /* "TRUNCATE" (default), "DELETE" or "PERSIST"; others (WAL needs
+                                 shared memory, MEMORY/OFF lose atomicity) are refused */
+    int32_t core_limit;       /* limit of blocks created without one; default 2000 */
+    int32_t busy_timeout_ms;  /* wait for another connection's lock; default 2000 */
+} neuronos_memory_params;
+
+neuronos_memory_params neuronos_memory_default_params(void);
+
+/* Opens (creating if needed) the store at `path`: a file name for the VFS, or ":memory:". The
+ * schema is created on a new database (with core blocks "persona" and "human", empty) and
+ * migrated on an older one; a database of a newer schema, or one that is not a NeuronOS memory
+ * database, is refused and left untouched. `params` NULL = defaults. On success *out is owned:
+ * close it with neuronos_memory_close. On failure *out is NULL and `why` (may be NULL) gets the
+ * reason. */
+neuronos_status neuronos_memory_open(const char *path, const neuronos_memory_params *params,
+                                     neuronos_memory **out, char *why, size_t why_size);
+/* Closes the database. NULL is fine. */
+void neuronos_memory_close(neuronos_memory *mem);
+/* The message of the last failure; borrowed, valid until the next call on `mem`; never NULL. */
+const char *neuronos_memory_last_error(const neuronos_memory *mem);
+
+/* --- core memory. Labels are 1..64 bytes of [A-Za-z0-9_.-]. Blocks keep their order of
+ * creation. A change that would exceed the block's limit is refused, nothing changes. */
+
+/* Creates block `label` (empty) with `limit` characters (<= 0: the default), or changes the
+ * limit of an existing block (refused if its text is already longer). Idempotent. */
+neuronos_status neuronos_memory_core_define(neuronos_memory *mem, const char *label, int32_t limit);
+/* Sets the text of block `label`, creating it with the default limit if needed. */
+neuronos_status neuronos_memory_core_set(neuronos_memory *mem, const char *label, const char *text);
+/* Appends `text` on a new line (no newline when the block is empty); creates the block if needed. */
+neuronos_status neuronos_memory_core_append(neuronos_memory *mem, const char *label, const char *text);
+/* Replaces `old_text` (non-empty; it must occur exactly once in the block) with `new_text`
+ * (may be ""). Not found or found several times: INVALID_ARGUMENT, saying which. */
+neuronos_status neuronos_memory_core_replace(neuronos_memory *mem, const char *label,
+                                             const char *old_text, const char *new_text);
+/* The text of block `label` (*text_out owned). Unknown label: INVALID_ARGUMENT. */
+neuronos_status neuronos_memory_core_get(neuronos_memory *mem, const char *label, char **text_out);
+/* All blocks in order: JSON [{"label","text","limit","chars"}] (owned). */
+neuronos_status neuronos_memory_core_get_all(neuronos_memory *mem, char **json_out);
+/* Deletes block `label` (the defaults too; neuronos_memory_clear brings them back). */
+neuronos_status neuronos_memory_core_delete(neuronos_memory *mem, const char *label);
+
+/* --- recall memory */
+
+/* Stores one message. conversation_id: 1..256 bytes of UTF-8; role: 1..32 bytes of
+ * [A-Za-z0-9_-] ("user", "assistant", "system", "tool", …); content may be "". *id_out (may be
+ * NULL) gets the message's id (ids are never reused, until clear). */
+neuronos_status neuronos_memory_recall_add(neuronos_memory *mem, const char *conversation_id,
+                                           const char *role, const char *content, int64_t time_ms,
+                                           int64_t *id_out);
+/* Searches messages, best first: JSON [{"id","conversation_id","role","content","time","score"}].
+ * conversation_id NULL = all conversations. limit <= 0: 10. */
+neuronos_status neuronos_memory_recall_search(neuronos_memory *mem, const char *query,
+                                              const char *conversation_id, int32_t limit,
+                                              char **json_out);
+/* The last `limit` messages of a conversation (<= 0: 20), oldest first (ready for a prompt). */
+neuronos_status neuronos_memory_recall_recent(neuronos_memory *mem, const char *conversation_id,
+                                              int32_t limit, char **json_out);
+/* Conversations, most recently active first:
+ * JSON [{"conversation_id","messages","first_time","last_time"}]. limit <= 0: 50. */
+neuronos_status neuronos_memory_recall_conversations(neuronos_memory *mem, int32_t offset,
+                                                     int32_t limit, char **json_out);
+/* Deletes every message of a conversation; *n_deleted (may be NULL) how many (0 is not an error). */
+neuronos_status neuronos_memory_recall_delete_conversation(neuronos_memory *mem,
+                                                           const char *conversation_id,
+                                                           int64_t *n_deleted);
+
+/* --- archival memory */
+
+/* Stores a fact. tags_json: a JSON array of strings (trimmed, 1..64 bytes each, at most 32,
+ * duplicates dropped), or NULL / "" for none. *id_out may be NULL. */
+neuronos_status neuronos_memory_archival_insert(neuronos_memory *mem, const char *text,
+                                                const char *tags_json, int64_t time_ms,
+                                                int64_t *id_out);
+/* Searches text and tags, best first: JSON [{"id","text","tags","time","score","snippet"}].
+ * limit <= 0: 10. */
+neuronos_status neuronos_memory_archival_search(neuronos_memory *mem, const char *query,
+                                                int32_t limit, char **json_out);
+
+/* --- every tier */
+
+/* A page of a tier: core blocks in order, recall messages and archival entries newest stored
+ * first. JSON array (owned). offset < 0: 0; limit <= 0: 50. */
+neuronos_status neuronos_memory_list(neuronos_memory *mem, neuronos_memory_tier tier,
+                                     int32_t offset, int32_t limit, char **json_out);
+/* Deletes recall message or archival entry `id` (core blocks: neuronos_memory_core_delete).
+ * An id that does not exist: INVALID_ARGUMENT. */
+neuronos_status neuronos_memory_delete(neuronos_memory *mem, neuronos_memory_tier tier, int64_t id);
+/* Everything as one versioned document (owned):
+ * {"format":"neuronos-memory","version":1,
+ *  "core":[{"label","text","limit"}…],                                   (in order)
+ *  "recall":[{"id","conversation_id","role","content","time"}…],         (by id)
+ *  "archival":[{"id","text","tags","time"}…]}                            (by id)
+ * Equal stores export equal strings. */
+neuronos_status neuronos_memory_export(neuronos_memory *mem, char **json_out);
+/* Imports an export document (all three arrays optional; in REPLACE mode a missing "core"
+ * means the default blocks). Every element is checked as the store calls check it; one bad
+ * element refuses the whole document (the message names it, e.g. "recall[3]: …") and nothing
+ * changes. *report_out (may be NULL; owned) gets {"core","recall","archival","skipped"}:
+ * counts imported, and duplicates skipped. */
+neuronos_status neuronos_memory_import(neuronos_memory *mem, const char *json,
+                                       neuronos_memory_import_mode mode, char **report_out);
+/* Empties every tier; core goes back to the default blocks. Then compacts the file. */
+neuronos_status neuronos_memory_clear(neuronos_memory *mem);
+/* Counts: JSON {"schema_version","core_blocks","core_chars","recall_messages","conversations",
+ * "archival_entries","bytes"} (owned; bytes = the database file's size). */
+neuronos_status neuronos_memory_stats(neuronos_memory *mem, char **json_out);
+/* Runs SQLite's integrity check and FTS5's (index against stored text). OK, or INTERNAL with
+ * the first problem. For a health check after loading a file; reads the whole database. */
+neuronos_status neuronos_memory_check(neuronos_memory *mem);
+
+/* --- the seed's simple API (neuronos_wasm_memory_store / _search wrap these) */
+
+/* tier CORE: key = label, value = text (core_set). RECALL: key = role, value = content, in
+ * conversation "default", now. ARCHIVAL: key = tags (a JSON array, or comma-separated words, or
+ * NULL/""), value = text, now. *id_out (may be NULL): the new id (0 for core). */
+neuronos_status neuronos_memory_store(neuronos_memory *mem, neuronos_memory_tier tier,
+                                      const char *key, const char *value, int64_t *id_out);
+/* Searches recall and archival together, best first:
+ * JSON [{"tier":"recall",<recall message>,"score"} | {"tier":"archival",<archival entry>,"score"}].
+ * limit <= 0: 10. */
+neuronos_status neuronos_memory_search(neuronos_memory *mem, const char *query, int32_t limit,
+                                       char **json_out);
+
+/* The FTS5 query a search runs for `input` (owned; "" when it has no words): each word quoted,
+ * joined with OR; a repeated word (ASCII case ignored) counts once. For example
+ * `say "hi" NEAR(x* -- 'y')` gives `"say" OR "hi" OR "NEAR" OR "x" OR "y"`. NULL gives "".
+ * Fails only for lack of memory. */
+neuronos_status neuronos_memory_fts_query(const char *input, char **out);
+
 /* ------------------------------------------------------- GGUF pre-check (gguf_check.c) - */
 
 typedef struct neuronos_gguf_summary {

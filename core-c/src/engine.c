@@ -18,6 +18,9 @@ struct neuronos_engine {
     struct llama_context *ctx;
     const struct llama_vocab *vocab;
     struct llama_sampler *smpl;
+    struct llama_sampler *gsmpl;  /* the generation's grammar, or NULL */
+    char *grammar;                /* GBNF for the next begin, or NULL */
+    llama_token_data *cand;       /* n_vocab candidates, for grammar sampling */
     char err[1024];
     volatile int32_t own_abort;
     volatile int32_t *abort_flag; /* &own_abort, or an outside flag */
@@ -130,6 +133,8 @@ neuronos_status neuronos_engine_init(const neuronos_engine_params *params, neuro
 }
 
 static void free_generation(neuronos_engine *eng) {
+    if (eng->gsmpl) llama_sampler_free(eng->gsmpl);
+    eng->gsmpl = NULL;
     free(eng->prompt);
     eng->prompt = NULL;
     eng->n_prompt = eng->n_eval = eng->n_generated = 0;
@@ -144,6 +149,8 @@ static void free_generation(neuronos_engine *eng) {
 void neuronos_engine_unload(neuronos_engine *eng) {
     if (!eng) return;
     free_generation(eng);
+    free(eng->cand); /* sized for the model's vocabulary */
+    eng->cand = NULL;
     if (eng->smpl) llama_sampler_free(eng->smpl);
     if (eng->ctx) llama_free(eng->ctx);
     if (eng->model) llama_model_free(eng->model);
@@ -157,6 +164,7 @@ void neuronos_engine_unload(neuronos_engine *eng) {
 void neuronos_engine_free(neuronos_engine *eng) {
     if (!eng) return;
     neuronos_engine_unload(eng);
+    free(eng->grammar);
     free(eng->cache);
     strbuf_free(&eng->pending);
     strbuf_free(&eng->piece);
@@ -502,6 +510,18 @@ static neuronos_status begin_tokens(neuronos_engine *eng, int32_t *toks, int32_t
         if (s) llama_sampler_free(s);
         return set_err(eng, NEURONOS_ERR_OUT_OF_MEMORY, "out of memory");
     }
+    if (eng->grammar) {
+        const int32_t n_vocab = llama_vocab_n_tokens(eng->vocab);
+        if (!eng->cand) eng->cand = malloc((size_t)n_vocab * sizeof *eng->cand);
+        g_llama_error[0] = 0;
+        eng->gsmpl = eng->cand ? llama_sampler_init_grammar(eng->vocab, eng->grammar, "root") : NULL;
+        if (!eng->gsmpl) {
+            free(toks);
+            llama_sampler_free(s);
+            if (!eng->cand) return set_err(eng, NEURONOS_ERR_OUT_OF_MEMORY, "out of memory");
+            return set_err(eng, NEURONOS_ERR_INVALID_ARGUMENT, "the grammar could not be parsed: %s", g_llama_error);
+        }
+    }
     if (eng->smpl) llama_sampler_free(eng->smpl);
     eng->smpl = s;
     /* reuse the common prefix, but evaluate at least the last prompt token (for its logits) */
@@ -524,6 +544,46 @@ static neuronos_status begin_tokens(neuronos_engine *eng, int32_t *toks, int32_t
     eng->res.n_past = common;
     eng->res.piece = "";
     return NEURONOS_OK;
+}
+
+neuronos_status neuronos_engine_set_grammar(neuronos_engine *eng, const char *gbnf) {
+    if (!eng) return NEURONOS_ERR_INVALID_ARGUMENT;
+    free(eng->grammar);
+    eng->grammar = NULL;
+    if (gbnf && gbnf[0] && !(eng->grammar = strdup(gbnf))) return set_err(eng, NEURONOS_ERR_OUT_OF_MEMORY, "out of memory");
+    return NEURONOS_OK;
+}
+
+static void fill_candidates(neuronos_engine *eng, llama_token_data_array *arr) {
+    const float *logits = llama_get_logits_ith(eng->ctx, -1);
+    const int32_t n_vocab = llama_vocab_n_tokens(eng->vocab);
+    for (int32_t i = 0; i < n_vocab; i++) eng->cand[i] = (llama_token_data){i, logits[i], 0.0f};
+    *arr = (llama_token_data_array){eng->cand, (size_t)n_vocab, -1, false};
+}
+
+/* Samples under the grammar: the unconstrained choice first, and the whole vocabulary through the
+ * grammar only when the grammar refuses that token (what llama.cpp's common sampler does). Returns
+ * an end-of-generation token when the grammar allows nothing (a dead end). */
+static llama_token sample_constrained(neuronos_engine *eng) {
+    llama_token_data_array arr;
+    fill_candidates(eng, &arr);
+    llama_sampler_apply(eng->smpl, &arr);
+    llama_token tok = arr.selected >= 0 ? arr.data[arr.selected].id : arr.data[0].id;
+    llama_token_data one = {tok, 1.0f, 0.0f};
+    llama_token_data_array single = {&one, 1, -1, false};
+    llama_sampler_apply(eng->gsmpl, &single);
+    if (single.data[0].logit == -INFINITY) {
+        fill_candidates(eng, &arr);
+        llama_sampler_apply(eng->gsmpl, &arr);
+        size_t allowed = 0;
+        for (size_t i = 0; i < arr.size; i++) allowed += arr.data[i].logit != -INFINITY;
+        if (allowed == 0) return llama_vocab_eos(eng->vocab);
+        llama_sampler_apply(eng->smpl, &arr);
+        tok = arr.selected >= 0 ? arr.data[arr.selected].id : arr.data[0].id;
+    }
+    llama_sampler_accept(eng->gsmpl, tok);
+    llama_sampler_accept(eng->smpl, tok);
+    return tok;
 }
 
 static neuronos_status begin_check(neuronos_engine *eng, const neuronos_sampling_params *params) {
@@ -628,7 +688,7 @@ neuronos_status neuronos_gen_step(neuronos_engine *eng, int32_t max_tokens, cons
         if (eng->n_generated >= eng->sp.n_predict) { finish(eng, NEURONOS_FINISH_LENGTH); break; }
         if (eng->n_cache >= n_ctx) { finish(eng, NEURONOS_FINISH_CONTEXT_FULL); break; }
         /* penalties see the prompt via accept() above; sample() accepts the new token itself */
-        const llama_token tok = llama_sampler_sample(eng->smpl, eng->ctx, -1);
+        const llama_token tok = eng->gsmpl ? sample_constrained(eng) : llama_sampler_sample(eng->smpl, eng->ctx, -1);
         if (!eng->sp.ignore_eos && llama_vocab_is_eog(eng->vocab, tok)) { finish(eng, NEURONOS_FINISH_EOS); break; }
         char buf[256];
         int32_t len = llama_token_to_piece(eng->vocab, tok, buf, sizeof buf, 0, false);

@@ -7,7 +7,7 @@
 
 #include "sqlite3.h"
 
-static sqlite3 *json_db(void) {
+sqlite3 *neuronos_json_db(void) {
     static sqlite3 *db = NULL;
     if (!db && sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY, NULL) != SQLITE_OK) {
         sqlite3_close(db);
@@ -20,7 +20,7 @@ neuronos_status neuronos_json_parse_messages(const char *json, neuronos_chat_mes
                                              char *why, size_t why_size) {
     *msgs_out = NULL;
     *n_out = 0;
-    sqlite3 *db = json_db();
+    sqlite3 *db = neuronos_json_db();
     if (!db) {
         snprintf(why, why_size, "out of memory");
         return NEURONOS_ERR_OUT_OF_MEMORY;

@@ -7,4 +7,9 @@
  * (free() it) holding the array and its strings. `why` gets a message on failure. */
 neuronos_status neuronos_json_parse_messages(const char *json, neuronos_chat_message **msgs_out, size_t *n_out,
                                              char *why, size_t why_size);
+
+/* The private in-memory database whose JSON1 functions parse JSON everywhere in the core
+ * (borrowed; lives for the process; NULL when out of memory). Single-threaded use. */
+struct sqlite3;
+struct sqlite3 *neuronos_json_db(void);
 #endif

@@ -1,5 +1,237 @@
+/* Tests of the tool registry (schemas, grammar, argument checks) and the agent loop: the grammar
+ * on a random-weight model (every step parses and names a registered tool with valid
+ * arguments), the exact trace of the context-scripted fixture, tool errors, step limit, abort. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
 #include "check.h"
+#include "json.h"
+#include "neuronos.h"
+#include "sqlite3.h"
+
+static const char *PAGE_TOOL =
+    "{\"name\":\"lookup_order\",\"description\":\"Looks an order up.\",\"parameters\":{\"type\":\"object\","
+    "\"properties\":{\"order_id\":{\"type\":\"string\"},\"detail\":{\"type\":\"string\",\"enum\":[\"short\",\"full\"]},"
+    "\"count\":{\"type\":\"integer\"},\"weight\":{\"type\":\"number\"},\"gift\":{\"type\":\"boolean\"},"
+    "\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}},\"required\":[\"order_id\"]}}";
+
+static void test_toolset_schemas(void) {
+    g_test = "toolset_schemas";
+    neuronos_toolset *ts;
+    char why[512];
+    CHECK(neuronos_toolset_init(&ts) == NEURONOS_OK, "init");
+    /* all ten built-ins load */
+    const char *names[] = {"calculator", "get_time", "core_memory_append", "core_memory_replace", "archival_memory_insert",
+                           "archival_memory_search", "conversation_search", "file_list", "file_read", "file_write"};
+    for (int i = 0; i < 10; i++) CHECK(neuronos_toolset_add_builtin(ts, names[i], why, sizeof why) == NEURONOS_OK, "%s: %s", names[i], why);
+    CHECK(neuronos_toolset_count(ts) == 10, "ten");
+    CHECK(neuronos_toolset_is_builtin(ts, "calculator"), "builtin flag");
+    CHECK(neuronos_toolset_add_builtin(ts, "rm_rf", why, sizeof why) == NEURONOS_ERR_INVALID_ARGUMENT && strstr(why, "no built-in"), "%s", why);
+    CHECK(neuronos_toolset_add(ts, PAGE_TOOL, why, sizeof why) == NEURONOS_OK, "page tool: %s", why);
+    CHECK(!neuronos_toolset_is_builtin(ts, "lookup_order"), "page tool is not builtin");
+    CHECK(neuronos_toolset_add(ts, PAGE_TOOL, why, sizeof why) == NEURONOS_ERR_INVALID_ARGUMENT && strstr(why, "already"), "dup: %s", why);
+
+    /* refused specs, each with the words its message must contain */
+    static const struct { const char *spec, *expect; } bad[] = {
+        {"not json", "JSON"},
+        {"[]", "JSON object"},
+        {"{\"description\":\"x\"}", "name"},
+        {"{\"name\":\"Bad-Name\"}", "not allowed"},
+        {"{\"name\":\"9lives\"}", "not allowed"},
+        {"{\"name\":\"\"}", "not allowed"},
+        {"{\"name\":\"calculator\"}", "built-in"},
+        {"{\"name\":\"t\",\"description\":5}", "description"},
+        {"{\"name\":\"t\",\"parameters\":{\"type\":\"array\"}}", "\"type\": \"object\""},
+        {"{\"name\":\"t\",\"parameters\":[]}", "JSON Schema object"},
+        {"{\"name\":\"t\",\"parameters\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"object\"}}}}", "type must be"},
+        {"{\"name\":\"t\",\"parameters\":{\"type\":\"object\",\"properties\":{\"a\":{\"anyOf\":[]}}}}", "unsupported keyword"},
+        {"{\"name\":\"t\",\"parameters\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"minLength\":2}}}}", "minLength"},
+        {"{\"name\":\"t\",\"parameters\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"number\",\"enum\":[1,2]}}}}", "enum"},
+        {"{\"name\":\"t\",\"parameters\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"enum\":[]}}}}", "empty enum"},
+        {"{\"name\":\"t\",\"parameters\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"enum\":[\"x\\\"y\"]}}}}", "enum values"},
+        {"{\"name\":\"t\",\"parameters\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"array\"}}}}", "items"},
+        {"{\"name\":\"t\",\"parameters\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"array\",\"items\":{\"type\":\"array\"}}}}}", "items must be"},
+        {"{\"name\":\"t\",\"parameters\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"}},\"required\":[\"b\"]}}", "required"},
+        {"{\"name\":\"t\",\"parameters\":{\"type\":\"object\",\"properties\":{},\"additionalProperties\":true}}", "additionalProperties"},
+        {"{\"name\":\"t\",\"parameters\":{\"type\":\"object\",\"properties\":{\"a b\":{\"type\":\"string\"}}}}", "parameter name"},
+        {"{\"name\":\"t\",\"parameters\":{\"type\":\"object\",\"patternProperties\":{}}}", "patternProperties"},
+        {"{\"name\":\"t\",\"extra\":1}", "unsupported key"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        why[0] = 0;
+        neuronos_status st = neuronos_toolset_add(ts, bad[i].spec, why, sizeof why);
+        CHECK(st == NEURONOS_ERR_INVALID_ARGUMENT && strstr(why, bad[i].expect), "spec %zu (%s) -> %d: %s", i, bad[i].spec, st, why);
+    }
+    CHECK(neuronos_toolset_count(ts) == 11, "refused specs add nothing (%d)", neuronos_toolset_count(ts));
+
+    /* argument checks */
+    static const struct { const char *tool, *args, *expect; } args[] = {
+        {"lookup_order", "{\"order_id\":\"A-17\"}", NULL},
+        {"lookup_order", "{\"order_id\":\"A\",\"detail\":\"full\",\"count\":2,\"weight\":1.5,\"gift\":true,\"tags\":[\"x\"]}", NULL},
+        {"lookup_order", "{}", "missing required"},
+        {"lookup_order", "{\"order_id\":5}", "must be string"},
+        {"lookup_order", "{\"order_id\":\"A\",\"detail\":\"huge\"}", "one of"},
+        {"lookup_order", "{\"order_id\":\"A\",\"count\":1.5}", "must be integer"},
+        {"lookup_order", "{\"order_id\":\"A\",\"gift\":\"yes\"}", "must be boolean"},
+        {"lookup_order", "{\"order_id\":\"A\",\"tags\":[1]}", "array of string"},
+        {"lookup_order", "{\"order_id\":\"A\",\"evil\":1}", "unknown argument"},
+        {"lookup_order", "[1]", "JSON object"},
+        {"nope", "{}", "no tool named"},
+        {"get_time", "{}", NULL},
+        {"calculator", "{\"expression\":\"1+1\"}", NULL},
+    };
+    for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) {
+        why[0] = 0;
+        neuronos_status st = neuronos_toolset_check_args(ts, args[i].tool, args[i].args, why, sizeof why);
+        if (args[i].expect) CHECK(st == NEURONOS_ERR_INVALID_ARGUMENT && strstr(why, args[i].expect), "args %zu: %s", i, why);
+        else CHECK(st == NEURONOS_OK, "args %zu: %s", i, why);
+    }
+
+    neuronos_agent_limits lim = neuronos_agent_default_params().limits;
+    char *g = neuronos_toolset_grammar(ts, &lim);
+    CHECK(g && strstr(g, "\\\"action\\\": \\\"lookup_order\\\", \\\"args\\\": {") && strstr(g, "chr{0,1000}"), "grammar: %s", g ? g : "NULL");
+    free(g);
+    char *desc = neuronos_toolset_describe(ts);
+    CHECK(desc && strstr(desc, "- calculator: ") && strstr(desc, "\"order_id\": string (required)") &&
+              strstr(desc, "\"detail\": string one of [\"short\",\"full\"] (optional)"),
+          "describe: %s", desc ? desc : "NULL");
+    free(desc);
+    /* set_json replaces the set; a bad item leaves it empty */
+    CHECK(neuronos_toolset_set_json(ts, "[\"calculator\", \"get_time\"]", why, sizeof why) == NEURONOS_OK && neuronos_toolset_count(ts) == 2, "set_json");
+    CHECK(neuronos_toolset_set_json(ts, "[\"calculator\", 5]", why, sizeof why) == NEURONOS_ERR_INVALID_ARGUMENT && neuronos_toolset_count(ts) == 0, "set_json bad: %s", why);
+    neuronos_toolset_free(ts);
+}
+
+static neuronos_engine *load_engine(const char *fixture, int n_ctx) {
+    size_t size;
+    uint8_t *data = read_fixture(fixture, &size);
+    CHECK(data != NULL, "fixture %s in %s (run npm run fixtures)", fixture, fixtures_dir());
+    if (!data) return NULL;
+    neuronos_engine_params p = neuronos_engine_default_params();
+    p.n_ctx = n_ctx;
+    neuronos_engine *eng = NULL;
+    neuronos_engine_init(&p, &eng);
+    neuronos_status st = neuronos_engine_load_buffer(eng, data, size);
+    free(data);
+    CHECK(st == NEURONOS_OK, "load %s: %s", fixture, neuronos_engine_last_error(eng));
+    if (st != NEURONOS_OK) {
+        neuronos_engine_free(eng);
+        return NULL;
+    }
+    return eng;
+}
+
+/* Runs steps until ACTION / EVENT / DONE; returns the final state. */
+static int run_to_event(neuronos_agent *ag, const neuronos_agent_result **r, char **thought_out, char **answer_out) {
+    size_t tl = 0, al = 0;
+    char *th = calloc(1, 1), *an = calloc(1, 1);
+    for (int guard = 0; guard < 5000; guard++) {
+        if (neuronos_agent_step(ag, 4, r) != NEURONOS_OK) {
+            free(th);
+            free(an);
+            return -1;
+        }
+        if ((*r)->thought_len) {
+            th = realloc(th, tl + (size_t)(*r)->thought_len + 1);
+            memcpy(th + tl, (*r)->thought, (size_t)(*r)->thought_len);
+            tl += (size_t)(*r)->thought_len;
+            th[tl] = 0;
+        }
+        if ((*r)->answer_len) {
+            an = realloc(an, al + (size_t)(*r)->answer_len + 1);
+            memcpy(an + al, (*r)->answer, (size_t)(*r)->answer_len);
+            al += (size_t)(*r)->answer_len;
+            an[al] = 0;
+        }
+        int s = (*r)->state;
+        if (s == NEURONOS_AGENT_ACTION || s == NEURONOS_AGENT_EVENT || s == NEURONOS_AGENT_DONE) {
+            if (thought_out) *thought_out = th;
+            else free(th);
+            if (answer_out) *answer_out = an;
+            else free(an);
+            return s;
+        }
+    }
+    free(th);
+    free(an);
+    return -2;
+}
+
+static char *json_get(const char *json, const char *path) {
+    sqlite3_stmt *st;
+    char *out = NULL;
+    if (sqlite3_prepare_v2(neuronos_json_db(), "SELECT json_extract(?1, ?2)", -1, &st, NULL) != SQLITE_OK) return NULL;
+    sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) out = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return out;
+}
+
+/* On the random-weight model every step, whatever the seed, is a valid call or an answer. */
+static void test_agent_grammar_random(void) {
+    g_test = "agent_grammar_random";
+    neuronos_engine *eng = load_engine("tiny-random", 1024);
+    if (!eng) return;
+    neuronos_agent *ag;
+    CHECK(neuronos_agent_init(eng, &ag) == NEURONOS_OK, "agent init");
+    char tools[2048];
+    snprintf(tools, sizeof tools, "[\"calculator\",\"get_time\",\"archival_memory_insert\",\"file_write\",%s]", PAGE_TOOL);
+    CHECK(neuronos_agent_set_tools(ag, tools) == NEURONOS_OK, "tools: %s", neuronos_agent_last_error(ag));
+    neuronos_chat_message msgs[] = {{"user", "What is 2 + 2? Use a tool if you like."}};
+    neuronos_agent_params ap = neuronos_agent_default_params();
+    ap.limits.max_thought_chars = 24;
+    ap.limits.max_answer_chars = 24;
+    ap.limits.max_string_chars = 12;
+    ap.limits.max_array_items = 3;
+    const int seeds = getenv("NEURONOS_AGENT_SEEDS") ? atoi(getenv("NEURONOS_AGENT_SEEDS")) : 50;
+    int valid = 0, actions = 0, answers = 0, reused_ok = 0;
+    for (int seed = 1; seed <= seeds; seed++) {
+        neuronos_sampling_params sp = neuronos_sampling_default_params();
+        sp.temperature = 1.0f;
+        sp.top_k = 0;
+        sp.top_p = 1.0f;
+        sp.min_p = 0.0f;
+        sp.repeat_penalty = 1.0f;
+        sp.seed = (uint32_t)seed;
+        sp.n_predict = 400;
+        if (neuronos_agent_begin(ag, msgs, 1, "You are a test.", NULL, &sp, &ap) != NEURONOS_OK) {
+            CHECK(0, "seed %d begin: %s", seed, neuronos_agent_last_error(ag));
+            continue;
+        }
+        const neuronos_agent_result *r;
+        int s = run_to_event(ag, &r, NULL, NULL);
+        if (seed > 1 && r->n_reused == r->n_prompt - 1) reused_ok++;
+        const char *ev = r->event;
+        char *kind = json_get(ev, "$.kind");
+        if (s == NEURONOS_AGENT_ACTION && kind && !strcmp(kind, "action")) {
+            char *tool = json_get(ev, "$.tool"), *args = json_get(ev, "$.args");
+            char why[256] = "";
+            bool ok = tool && args && neuronos_toolset_check_args(neuronos_agent_tools(ag), tool, args, why, sizeof why) == NEURONOS_OK;
+            CHECK(ok, "seed %d: call %s %s: %s", seed, tool ? tool : "?", args ? args : "?", why);
+            valid += ok;
+            actions++;
+            free(tool);
+            free(args);
+        } else if (s == NEURONOS_AGENT_DONE && r->finish == NEURONOS_AGENT_FINISH_ANSWER) {
+            valid++;
+            answers++;
+        } else {
+            CHECK(0, "seed %d (print: NEURONOS_AGENT_SEEDS): state %d finish %d event %s", seed, s, r->finish, ev);
+        }
+        free(kind);
+        neuronos_agent_end(ag);
+    }
+    CHECK(valid == seeds, "%d of %d steps valid (%d calls, %d answers)", valid, seeds, actions, answers);
+    CHECK(actions > 0 && answers > 0, "both forms occur (%d calls, %d answers)", actions, answers);
+    CHECK(reused_ok == seeds - 1, "the prompt's KV cache is reused across seeds (%d of %d)", reused_ok, seeds - 1);
+    fprintf(stderr, "agent_grammar_random: %d steps, %d calls, %d answers\n", seeds, actions, answers);
+    neuronos_agent_free(ag);
+    neuronos_engine_free(eng);
+}
 
 void test_agent(void) {
-    g_test = "test_agent";
+    test_toolset_schemas();
+    test_agent_grammar_random();
 }
