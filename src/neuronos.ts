@@ -12,7 +12,12 @@
 import { NeuronOSError, type NeuronOSErrorCode } from './errors.js';
 import { absoluteUrl, type ModelSource, type LoadProgress } from './loader.js';
 import { pageCache } from './worker/model-cache.js';
+import type { AgentStepEvent, PageTool, ToolCallRequest, ToolSpec } from './agent-types.js';
+import { resolveAllowList, validatePageTool } from './agent-tools.js';
 import type {
+  AgentArgs,
+  AgentResult,
+  CallMessage,
   ChatMessage,
   ClientToWorker,
   EventMap,
@@ -80,7 +85,33 @@ export interface ChatOptions extends GenerateOptions {
   systemPrompt?: string;
   /** Chat template override (a Jinja template or a llama.cpp built-in name such as "chatml"). */
   template?: string;
+  /**
+   * Allow-list of built-in tools: names and the groups `memory` (the five memory tools) and
+   * `files` (the three file tools); default all ten. Page tools (registerTool) are always
+   * enabled while registered. With no tool at all, `chat()` is a plain chat turn (no agent).
+   */
+  tools?: string[];
+  /** Model outputs per agent turn (default 8). */
+  maxSteps?: number;
+  /** Each completed step part (tool call, result, refusal, invalid output, answer). */
+  onStep?: (e: AgentStepEvent) => void;
+  /** The thought of a step, streamed. */
+  onThought?: (step: number, piece: string) => void;
+  /** Asked before every tool call; resolve false to refuse it (the model is told). */
+  onToolCall?: (call: ToolCallRequest) => boolean | Promise<boolean>;
+  /** The agent's name: its private folder for the file tools (default "default"). */
+  agent?: string;
+  /** Default wait for a page tool's handler, ms (default 30 000); a tool's own timeoutMs wins. */
+  toolTimeoutMs?: number;
+  /** Limits of one step's JSON (tests and small models). */
+  maxThoughtChars?: number;
+  maxAnswerChars?: number;
+  maxStringChars?: number;
+  maxArrayItems?: number;
 }
+
+/** What `chat()` resolves to: a generation, plus the agent's steps in agent mode. */
+export type ChatResult = GenerationResult & Partial<Pick<AgentResult, 'steps' | 'agentFinish' | 'assistant'>>;
 
 /** An async iterable of text pieces; `result` resolves when the generation ends. */
 export interface TokenStream extends AsyncIterable<string> {
@@ -93,6 +124,8 @@ interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: NeuronOSError) => void;
   onEvent?: (event: keyof EventMap, data: EventMap[keyof EventMap]) => void;
+  /** The worker asks this request's side something (tool approval, a page tool). */
+  onCall?: (msg: CallMessage) => Promise<unknown>;
 }
 
 const defaultWorkerUrl = (): URL => new URL('./neuronos-inference-worker.js', import.meta.url);
@@ -130,6 +163,7 @@ export class NeuronOS {
   private active = new Set<number>();
   private disposed = false;
   private info: ModelInfo | null = null;
+  private pageTools = new Map<string, PageTool>();
 
   private constructor(worker: Worker, ready: ReadyMessage, opts: NeuronOSOptions) {
     this.worker = worker;
@@ -191,6 +225,10 @@ export class NeuronOS {
 
   private onMessage(msg: WorkerToClient): void {
     if (!msg || !('id' in msg)) return;
+    if (msg.type === 'call') {
+      this.answerCall(msg);
+      return;
+    }
     const p = this.pending.get(msg.id);
     if (!p) return;
     if (msg.type === 'event') {
@@ -204,6 +242,22 @@ export class NeuronOS {
     }
   }
 
+  /** Answers a worker's call (tool approval, page tool) for the agent request it belongs to. */
+  private answerCall(msg: CallMessage): void {
+    const p = this.pending.get(msg.request);
+    const reply = (m: ClientToWorker) => {
+      if (!this.disposed) this.worker.postMessage(m);
+    };
+    const run = p?.onCall ? p.onCall(msg) : Promise.reject(new NeuronOSError('aborted', 'the request has ended', msg.tool));
+    run.then(
+      (result) => reply({ id: msg.id, type: 'call-result', result: result === undefined ? null : result }),
+      (e: unknown) => {
+        const err = e instanceof NeuronOSError ? e : new NeuronOSError('tool_failed', e instanceof Error ? e.message || e.name : String(e), msg.tool);
+        reply({ id: msg.id, type: 'call-error', error: { code: err.code, message: err.message, op: msg.tool } });
+      },
+    );
+  }
+
   private failAll(err: NeuronOSError): void {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
@@ -212,12 +266,12 @@ export class NeuronOS {
   private request<K extends RequestType>(
     type: K,
     args: RequestMap[K]['args'],
-    opts: { transfer?: Transferable[]; onEvent?: Pending['onEvent'] } = {},
+    opts: { transfer?: Transferable[]; onEvent?: Pending['onEvent']; onCall?: Pending['onCall'] } = {},
   ): { id: number; promise: Promise<RequestMap[K]['result']> } {
     const id = this.nextId++;
     if (this.disposed) return { id, promise: Promise.reject(new NeuronOSError('disposed', 'this NeuronOS instance was disposed', type)) };
     const promise = new Promise<RequestMap[K]['result']>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onEvent: opts.onEvent });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onEvent: opts.onEvent, onCall: opts.onCall });
     });
     const msg = { id, type, args } as ClientToWorker;
     this.worker.postMessage(msg, opts.transfer ?? []);
@@ -306,7 +360,12 @@ export class NeuronOS {
     return this.info;
   }
 
-  private stream(type: 'generate' | 'chat', args: RequestMap['generate']['args'] | RequestMap['chat']['args'], signal?: AbortSignal): TokenStream {
+  private stream(
+    type: 'generate' | 'chat' | 'agent',
+    args: RequestMap['generate']['args'] | RequestMap['chat']['args'] | RequestMap['agent']['args'],
+    signal?: AbortSignal,
+    hooks: { onEvent?: Pending['onEvent']; onCall?: Pending['onCall'] } = {},
+  ): TokenStream {
     const queue: string[] = [];
     let wake: (() => void) | null = null;
     let finished = false;
@@ -317,7 +376,9 @@ export class NeuronOS {
           queue.push((data as EventMap['token']).piece);
           wake?.();
         }
+        hooks.onEvent?.(event, data);
       },
+      onCall: hooks.onCall,
     });
     this.active.add(id);
     const onAbort = () => this.abortRequest(id);
@@ -363,21 +424,101 @@ export class NeuronOS {
   }
 
   /**
-   * One chat turn through the model's chat template. The conversation is kept in `history`
-   * (a stopped reply is kept with the text it had).
+   * One chat turn. With tools enabled (the default: all ten built-ins, plus registered page
+   * tools) it is an agent turn: the model thinks, calls tools (each one announced to
+   * `onToolCall` first) and answers; the stream yields the answer, `onStep`/`onThought` the
+   * rest, and `result` has the steps. With `tools: []` and no page tool it is a plain chat turn.
+   * The conversation is kept in `history` (a stopped reply is kept with the text it had).
    */
-  chat(message: string, opts: ChatOptions = {}): TokenStream {
-    const { signal, systemPrompt, template, ...sampling } = opts;
+  chat(message: string, opts: ChatOptions = {}): TokenStream & { readonly result: Promise<ChatResult> } {
+    const { signal, systemPrompt, template, tools, maxSteps, onStep, onThought, onToolCall, agent, toolTimeoutMs, maxThoughtChars, maxAnswerChars, maxStringChars, maxArrayItems, ...sampling } = opts;
     const user: ChatMessage = { role: 'user', content: message };
-    const messages: ChatMessage[] = [...(systemPrompt ? [{ role: 'system' as const, content: systemPrompt }] : []), ...this.history, user];
-    const s = this.stream('chat', { messages, template, sampling }, signal);
+    let builtins: string[];
+    try {
+      builtins = resolveAllowList(tools, new Set(this.pageTools.keys()));
+    } catch (e) {
+      const err = e as NeuronOSError;
+      const result = Promise.reject(err);
+      result.catch(() => undefined);
+      return { result, abort: () => undefined, [Symbol.asyncIterator]: async function* () { throw err; } };
+    }
+    if (builtins.length === 0 && this.pageTools.size === 0) {
+      const messages: ChatMessage[] = [...(systemPrompt ? [{ role: 'system' as const, content: systemPrompt }] : []), ...this.history, user];
+      const s = this.stream('chat', { messages, template, sampling }, signal);
+      s.result.then(
+        (r) => {
+          this.history.push(user, { role: 'assistant', content: r.text });
+        },
+        () => undefined,
+      );
+      return s;
+    }
+    const pageTools = new Map(this.pageTools);
+    const specs: AgentArgs['tools'] = [
+      ...builtins,
+      ...[...pageTools.values()].map((t) => ({ name: t.name, description: t.description ?? '', parameters: t.parameters ?? { type: 'object' as const, properties: {} }, confirm: t.confirm === true, ...(t.timeoutMs ? { timeoutMs: t.timeoutMs } : {}) })),
+    ];
+    const args: AgentArgs = {
+      messages: [...this.history.filter((m) => m.role !== 'system'), user],
+      system: systemPrompt,
+      template,
+      sampling,
+      tools: specs,
+      maxSteps,
+      agent,
+      toolTimeoutMs,
+      maxThoughtChars,
+      maxAnswerChars,
+      maxStringChars,
+      maxArrayItems,
+    };
+    const s = this.stream('agent', args, signal, {
+      onEvent: (event, data) => {
+        if (event === 'step') onStep?.(data as AgentStepEvent);
+        else if (event === 'thought') onThought?.((data as EventMap['thought']).step, (data as EventMap['thought']).piece);
+      },
+      onCall: async (call) => {
+        const req: ToolCallRequest = { step: call.step, tool: call.tool, args: call.args, confirm: call.confirm, source: call.source };
+        if (call.mode === 'approve') return onToolCall ? (await onToolCall(req)) === true : true;
+        const tool = pageTools.get(call.tool);
+        if (!tool) throw new NeuronOSError('tool_failed', `the page tool ${call.tool} is no longer registered`, call.tool);
+        return await tool.handler(call.args);
+      },
+    }) as TokenStream & { readonly result: Promise<ChatResult> };
     s.result.then(
-      (r) => {
-        this.history.push(user, { role: 'assistant', content: r.text });
+      (r: ChatResult) => {
+        this.history.push(user, { role: 'assistant', content: r.assistant || r.text });
       },
       () => undefined,
     );
     return s;
+  }
+
+  /**
+   * Registers a tool that runs on this page: the model can call it in agent turns. `parameters`
+   * is a JSON Schema subset (README: "Page-defined tools"); anything else is refused here with
+   * `invalid_argument`. The handler's return value (JSON-serialisable) is what the model sees;
+   * a throw becomes an error observation; `timeoutMs` (default 30 s) bounds the wait.
+   */
+  registerTool(tool: PageTool): void {
+    validatePageTool(tool);
+    if (this.pageTools.has(tool.name)) throw new NeuronOSError('invalid_argument', `a tool named ${tool.name} is already registered`, 'registerTool');
+    this.pageTools.set(tool.name, { ...tool });
+  }
+
+  /** Removes a page tool; true when it was registered. Takes effect at the next turn. */
+  unregisterTool(name: string): boolean {
+    return this.pageTools.delete(name);
+  }
+
+  /** The registered page tools' specs. */
+  get registeredTools(): ToolSpec[] {
+    return [...this.pageTools.values()].map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
+  }
+
+  /** The built-in tools' specs, as the model sees them. */
+  builtinTools(): Promise<ToolSpec[]> {
+    return this.request('builtinTools', {}).promise;
   }
 
   /** Clears the conversation kept for `chat()`. */

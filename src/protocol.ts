@@ -19,12 +19,19 @@
  * Client → worker, out of band: { type: 'abort', target: id } stops request `target`
  * (a generation ends with finish 'aborted'; a load is cancelled). The reply still comes.
  *
- * Page-defined tools (agent issue): worker → client { id, type: 'call', tool, args },
- * client → worker { id, type: 'call-result', result } or { id, type: 'call-error', error }.
+ * Tools (agent turns): the worker asks the client before every tool call and runs page tools on
+ * the page: worker → client { id, type: 'call', request, mode, tool, args, step, confirm, source }
+ *   mode 'approve': may this call run? (the element's cancelable `neuronos-tool-call`, a
+ *                   confirmation prompt) → result true/false
+ *   mode 'run':     run the page tool's handler → result: its return value
+ * client → worker { id, type: 'call-result', result } or { id, type: 'call-error', error }. `id` is
+ * the call's own id; `request` the agent request it belongs to. The worker stops waiting after
+ * the tool's timeout (an error observation) and ignores a late answer.
  *
  * Buffers (model bytes) are transferred, never copied.
  */
 import type { NeuronOSErrorCode } from './errors.js';
+import type { AgentFinish, AgentStepEvent, ToolSpec } from './agent-types.js';
 import type { ChatMessage, FinishReason, ModelInfo, SamplingOptions } from './worker/core.js';
 
 export type { ChatMessage, FinishReason, ModelInfo, SamplingOptions };
@@ -97,10 +104,44 @@ export interface LoadArgs {
   threads?: number;
 }
 
+export interface AgentArgs {
+  /** The conversation, the new user message last (no system message: see `system`). */
+  messages: ChatMessage[];
+  system?: string;
+  template?: string;
+  sampling?: SamplingOptions;
+  /** Enabled tools: built-in names, and page tool specs (their handlers stay on the page). */
+  tools: (string | (ToolSpec & { confirm?: boolean; timeoutMs?: number }))[];
+  /** Model outputs per turn (default 8). */
+  maxSteps?: number;
+  maxThoughtChars?: number;
+  maxAnswerChars?: number;
+  maxStringChars?: number;
+  maxArrayItems?: number;
+  /** The agent's name: its private folder for the file tools (default "default"). */
+  agent?: string;
+  /** Default wait for a page tool (ms, default 30 000); a tool's own timeoutMs wins. */
+  toolTimeoutMs?: number;
+}
+
+export interface AgentResult extends GenerationResult {
+  /** The answer (also in `text`). */
+  agentFinish: AgentFinish;
+  steps: AgentStepEvent[];
+  /** The turn's assistant message as the model wrote it (the final step's JSON), for the
+   *  conversation's history. */
+  assistant: string;
+}
+
 export interface RequestMap {
   load: { args: LoadArgs; result: LoadResult };
   generate: { args: { prompt: string; sampling?: SamplingOptions }; result: GenerationResult };
   chat: { args: { messages: ChatMessage[]; template?: string; sampling?: SamplingOptions }; result: GenerationResult };
+  /** One agent turn (ReAct with tools); `token` events carry the answer, `thought` and `step`
+   *  events the rest. */
+  agent: { args: AgentArgs; result: AgentResult };
+  /** The built-in tools' specs. */
+  builtinTools: { args: Record<string, never>; result: ToolSpec[] };
   info: { args: Record<string, never>; result: ModelInfo | null };
   tokenize: { args: { text: string; addSpecial?: boolean }; result: number[] };
   applyTemplate: { args: { messages: ChatMessage[]; template?: string; addAssistant?: boolean }; result: string };
@@ -120,6 +161,10 @@ export interface EventMap {
   prompt: { done: number; total: number };
   /** Something the visitor should know that is not an error (e.g. the model runs uncached). */
   notice: { code: string; message: string };
+  /** Agent turns: the thought of step `step`, streamed. */
+  thought: { step: number; piece: string };
+  /** Agent turns: a completed part of a step (action, observation, refused, invalid, answer). */
+  step: AgentStepEvent;
 }
 
 export type EventType = keyof EventMap;
@@ -181,8 +226,14 @@ export type EventMessage = {
 export interface CallMessage {
   id: number;
   type: 'call';
+  /** The agent request this call belongs to. */
+  request: number;
+  mode: 'approve' | 'run';
   tool: string;
-  args: unknown;
+  args: Record<string, unknown>;
+  step: number;
+  confirm: boolean;
+  source: 'builtin' | 'page';
 }
 
 export type WorkerToClient = ReadyMessage | FatalMessage | ResultMessage | ErrorMessage | EventMessage | CallMessage;

@@ -30,8 +30,7 @@
  *                                                                 every return (ok or error)
  *   char *neuronos_wasm_generate(const char *prompt, int n_predict, float temp)
  *                                                                 owned; the whole completion
- *   char *neuronos_wasm_agent_chat(const char *message)          NULL, status not_implemented
- *                                                                 (agent issue)
+ *   char *neuronos_wasm_agent_chat(const char *message)          owned answer (see the agent)
  *   char *neuronos_wasm_model_info(void)                          owned JSON
  *   int   neuronos_wasm_memory_init(void)                         not_implemented (memory issue)
  *   int   neuronos_wasm_memory_store(int tier, const char *key, const char *value)
@@ -94,9 +93,26 @@
  *   char *neuronos_wasm_apply_template(const char *messages_json, const char *template_override,
  *                                      int add_assistant)          owned string
  *
+ *  The agent (stepped like a generation; see "agent (agent.c)" below)
+ *   const char *neuronos_wasm_tools_builtin(void)                  static JSON array of the ten
+ *                                                                 built-in tool specs
+ *   int   neuronos_wasm_tools_check(const char *spec_json)         checks a page tool spec
+ *   int   neuronos_wasm_agent_set_tools(const char *tools_json)    [names and specs] for the
+ *                                                                 next turns
+ *   int   neuronos_wasm_agent_begin(const char *messages_json, const char *options_json)
+ *                                  options: {system, template, maxSteps, maxThoughtChars,
+ *                                  maxAnswerChars, maxStringChars, maxArrayItems}
+ *   int   neuronos_wasm_agent_step(int max_tokens)
+ *   neuronos_agent_result *neuronos_wasm_agent_result(void)        borrowed, static (layout below)
+ *   int   neuronos_wasm_agent_observe(const char *result_json, const char *error)
+ *   void  neuronos_wasm_agent_end(void)
+ *   char *neuronos_wasm_tools_run(const char *name, const char *args_json)
+ *                                                                 owned JSON result of a tool
+ *                                                                 the core runs (calculator)
+ *   char *neuronos_wasm_agent_chat(const char *message)           one-shot turn with the
+ *                                                                 calculator; owned answer
+ *
  *  Later issues (declared now, return not_implemented until they land)
- *   int neuronos_wasm_agent_begin(const char *message)             agent turn, stepped like gen
- *   int neuronos_wasm_agent_observe(const char *observation_json)  hand in a page tool's result
  *   int neuronos_wasm_memory_open(const char *agent_name)          named database in OPFS
  *
  *  Test support
@@ -340,6 +356,12 @@ char *neuronos_toolset_describe(const neuronos_toolset *ts);
  * ones present, types and enums. */
 neuronos_status neuronos_toolset_check_args(const neuronos_toolset *ts, const char *name, const char *args_json,
                                             char *why, size_t why_size);
+
+/* Runs a tool the core implements (calculator; the memory tools once the store is open).
+ * *result_json (owned) is the result as JSON. A tool error is INVALID_ARGUMENT with `why` written
+ * for the model; NOT_IMPLEMENTED when the core does not run this tool (the caller does). */
+neuronos_status neuronos_tools_run_core(const char *name, const char *args_json, char **result_json, char *why,
+                                        size_t why_size);
 
 /* ---------------------------------------------------------------- agent (agent.c) ------ */
 

@@ -640,3 +640,39 @@ bool neuronos_toolset_is_builtin(const neuronos_toolset *ts, const char *name) {
     const tool_def *d = find(ts, name);
     return d && d->builtin;
 }
+
+/* ------------------------------------------------------------- tools the core runs --- */
+
+neuronos_status neuronos_tools_run_core(const char *name, const char *args_json, char **result_json, char *why,
+                                        size_t why_size) {
+    *result_json = NULL;
+    why[0] = 0;
+    if (!name) return NEURONOS_ERR_INVALID_ARGUMENT;
+    if (!strcmp(name, "calculator")) {
+        sqlite3 *db = neuronos_json_db();
+        if (!db) return NEURONOS_ERR_OUT_OF_MEMORY;
+        sqlite3_stmt *st = q(db, "SELECT json_extract(?1, '$.expression') WHERE json_valid(?1) AND "
+                                 "json_type(?1, '$.expression') = 'text'", args_json ? args_json : "", NULL);
+        char *expr = NULL;
+        if (st && sqlite3_step(st) == SQLITE_ROW) expr = dup_text(sqlite3_column_text(st, 0));
+        if (st) sqlite3_finalize(st);
+        if (!expr) {
+            snprintf(why, why_size, "calculator needs {\"expression\": string}");
+            return NEURONOS_ERR_INVALID_ARGUMENT;
+        }
+        double v;
+        neuronos_status rc = neuronos_calc_eval(expr, &v, why, why_size);
+        free(expr);
+        if (rc != NEURONOS_OK) return rc;
+        char buf[64];
+        neuronos_calc_format(v, buf, sizeof buf);
+        *result_json = strdup(buf);
+        return *result_json ? NEURONOS_OK : NEURONOS_ERR_OUT_OF_MEMORY;
+    }
+    if (!strncmp(name, "core_memory_", 12) || !strncmp(name, "archival_memory_", 16) || !strcmp(name, "conversation_search")) {
+        snprintf(why, why_size, "not_implemented: the memory store is not available yet");
+        return NEURONOS_ERR_NOT_IMPLEMENTED;
+    }
+    snprintf(why, why_size, "%s is not run by the core", name);
+    return NEURONOS_ERR_NOT_IMPLEMENTED;
+}

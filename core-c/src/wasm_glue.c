@@ -11,6 +11,7 @@
 
 #include "json.h"
 #include "llama.h"
+#include "sqlite3.h"
 #include "neuronos.h"
 #include "strbuf.h"
 
@@ -27,6 +28,12 @@ static const neuronos_step_result *g_result = &g_idle_result;
 static volatile int32_t g_abort = 0;
 
 static void free_mapped(void);
+static neuronos_agent *g_agent = NULL; /* uses g_eng: freed with it */
+
+static void free_agent(void) {
+    neuronos_agent_free(g_agent);
+    g_agent = NULL;
+}
 
 /* Records a status; the message comes from the engine unless one is given. */
 static int record(int status, const char *msg) {
@@ -61,6 +68,7 @@ EXPORT void neuronos_wasm_free_string(char *s) { neuronos_free_string(s); }
 EXPORT const char *neuronos_wasm_system_info(void) { return llama_print_system_info(); }
 
 EXPORT int neuronos_wasm_init(int threads, int ctx_size) {
+    free_agent();
     if (g_eng) {
         neuronos_engine_free(g_eng);
         g_eng = NULL;
@@ -76,6 +84,7 @@ EXPORT int neuronos_wasm_init(int threads, int ctx_size) {
 }
 
 EXPORT void neuronos_wasm_free(void) {
+    free_agent();
     neuronos_engine_free(g_eng);
     g_eng = NULL;
     free_mapped();
@@ -119,6 +128,7 @@ static void free_mapped(void) {
 
 EXPORT int neuronos_wasm_unload(void) {
     g_result = &g_idle_result;
+    if (g_agent) neuronos_agent_end(g_agent);
     if (g_eng) neuronos_engine_unload(g_eng);
     free_mapped();
     return record(NEURONOS_OK, NULL);
@@ -277,21 +287,190 @@ EXPORT char *neuronos_wasm_apply_template(const char *messages_json, const char 
     return out;
 }
 
+/* ---- the agent ---- */
+
+static const neuronos_agent_result g_agent_idle = {.thought = "", .answer = "", .event = ""};
+static const neuronos_agent_result *g_agent_result = &g_agent_idle;
+
+static bool need_agent(void) {
+    if (!need_engine()) return false;
+    if (!g_agent && neuronos_agent_init(g_eng, &g_agent) != NEURONOS_OK) {
+        record(NEURONOS_ERR_OUT_OF_MEMORY, "out of memory");
+        return false;
+    }
+    return true;
+}
+
+static int record_agent(int st) { return record(st, st == NEURONOS_OK ? NULL : neuronos_agent_last_error(g_agent)); }
+
+/* The built-in tools' specs (static JSON array). */
+EXPORT const char *neuronos_wasm_tools_builtin(void) { return neuronos_tools_builtin_json(); }
+
+/* Checks one page tool spec; 0 or invalid_argument with the reason in last_error. */
+EXPORT int neuronos_wasm_tools_check(const char *spec_json) {
+    neuronos_toolset *ts;
+    if (neuronos_toolset_init(&ts) != NEURONOS_OK) return record(NEURONOS_ERR_OUT_OF_MEMORY, "out of memory");
+    char why[512] = "";
+    int st = neuronos_toolset_add(ts, spec_json, why, sizeof why);
+    neuronos_toolset_free(ts);
+    return record(st, why);
+}
+
+/* The tools of the next turns: JSON array of built-in names and page tool specs. */
+EXPORT int neuronos_wasm_agent_set_tools(const char *tools_json) {
+    if (!need_agent()) return g_status;
+    return record_agent(neuronos_agent_set_tools(g_agent, tools_json));
+}
+
+/* Begins an agent turn. messages_json: the conversation, the new user message last.
+ * options_json: {"system": string, "template": string, "maxSteps": int, "maxThoughtChars": int,
+ * "maxAnswerChars": int, "maxStringChars": int, "maxArrayItems": int} (all optional). Sampling as
+ * set by neuronos_wasm_set_sampling. */
+EXPORT int neuronos_wasm_agent_begin(const char *messages_json, const char *options_json) {
+    if (!need_agent()) return g_status;
+    g_agent_result = &g_agent_idle;
+    neuronos_chat_message *msgs;
+    size_t n;
+    char why[256];
+    int st = neuronos_json_parse_messages(messages_json, &msgs, &n, why, sizeof why);
+    if (st != NEURONOS_OK) return record(st, why);
+    neuronos_agent_params ap = neuronos_agent_default_params();
+    char *system = NULL, *tmpl = NULL;
+    sqlite3_stmt *q = NULL;
+    const char *opts = options_json && options_json[0] ? options_json : "{}";
+    if (sqlite3_prepare_v2(neuronos_json_db(),
+                           "SELECT json_valid(?1) AND json_type(?1)='object', json_extract(?1,'$.system'), "
+                           "json_extract(?1,'$.template'), coalesce(json_extract(?1,'$.maxSteps'), ?2), "
+                           "coalesce(json_extract(?1,'$.maxThoughtChars'), ?3), coalesce(json_extract(?1,'$.maxAnswerChars'), ?4), "
+                           "coalesce(json_extract(?1,'$.maxStringChars'), ?5), coalesce(json_extract(?1,'$.maxArrayItems'), ?6)",
+                           -1, &q, NULL) != SQLITE_OK) {
+        free(msgs);
+        return record(NEURONOS_ERR_INTERNAL, "JSON parser unavailable");
+    }
+    sqlite3_bind_text(q, 1, opts, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, ap.max_steps);
+    sqlite3_bind_int(q, 3, ap.limits.max_thought_chars);
+    sqlite3_bind_int(q, 4, ap.limits.max_answer_chars);
+    sqlite3_bind_int(q, 5, ap.limits.max_string_chars);
+    sqlite3_bind_int(q, 6, ap.limits.max_array_items);
+    st = NEURONOS_OK;
+    if (sqlite3_step(q) != SQLITE_ROW || !sqlite3_column_int(q, 0)) {
+        st = record(NEURONOS_ERR_INVALID_ARGUMENT, "agent options must be a JSON object");
+    } else {
+        if (sqlite3_column_text(q, 1)) system = strdup((const char *)sqlite3_column_text(q, 1));
+        if (sqlite3_column_text(q, 2)) tmpl = strdup((const char *)sqlite3_column_text(q, 2));
+        ap.max_steps = sqlite3_column_int(q, 3);
+        ap.limits.max_thought_chars = sqlite3_column_int(q, 4);
+        ap.limits.max_answer_chars = sqlite3_column_int(q, 5);
+        ap.limits.max_string_chars = sqlite3_column_int(q, 6);
+        ap.limits.max_array_items = sqlite3_column_int(q, 7);
+    }
+    sqlite3_finalize(q);
+    if (st == NEURONOS_OK) st = record_agent(neuronos_agent_begin(g_agent, msgs, n, system, tmpl, sampling(), &ap));
+    free(system);
+    free(tmpl);
+    free(msgs);
+    return st;
+}
+
+EXPORT int neuronos_wasm_agent_step(int max_tokens) {
+    if (!need_agent()) return g_status;
+    return record_agent(neuronos_agent_step(g_agent, max_tokens, &g_agent_result));
+}
+
+/* Borrowed, static; filled by every agent step (layout: neuronos_agent_result). */
+EXPORT const neuronos_agent_result *neuronos_wasm_agent_result(void) { return g_agent_result; }
+
+/* Hands in the waiting call's result (JSON) or error (text); exactly one non-NULL. */
+EXPORT int neuronos_wasm_agent_observe(const char *result_json, const char *error) {
+    if (!need_agent()) return g_status;
+    return record_agent(neuronos_agent_observe(g_agent, result_json, error));
+}
+
+EXPORT void neuronos_wasm_agent_end(void) {
+    if (g_agent) neuronos_agent_end(g_agent);
+    g_agent_result = &g_agent_idle;
+}
+
+/* Runs a tool the core implements. Owned JSON result; NULL with status invalid_argument (a tool
+ * error, message for the model) or not_implemented (not a core tool). */
+EXPORT char *neuronos_wasm_tools_run(const char *name, const char *args_json) {
+    char *out = NULL;
+    char why[512] = "";
+    int st = neuronos_tools_run_core(name, args_json, &out, why, sizeof why);
+    record(st, why);
+    return out;
+}
+
+/* The seed's one-shot agent call: one turn with the core's own tools (calculator), run to the
+ * end. Owned answer text, or NULL (status/last_error). */
+EXPORT char *neuronos_wasm_agent_chat(const char *message) {
+    if (!need_agent()) return NULL;
+    if (!message) {
+        record(NEURONOS_ERR_INVALID_ARGUMENT, "no message");
+        return NULL;
+    }
+    neuronos_chat_message m = {"user", message};
+    int st = neuronos_agent_set_tools(g_agent, "[\"calculator\"]");
+    if (st == NEURONOS_OK) st = neuronos_agent_begin(g_agent, &m, 1, NULL, NULL, sampling(), NULL);
+    strbuf answer = {0};
+    const neuronos_agent_result *r = NULL;
+    while (st == NEURONOS_OK) {
+        st = neuronos_agent_step(g_agent, 16, &r);
+        if (st != NEURONOS_OK) break;
+        if (r->answer_len) strbuf_put(&answer, r->answer, (size_t)r->answer_len);
+        if (r->state == NEURONOS_AGENT_DONE) break;
+        if (r->state == NEURONOS_AGENT_ACTION) {
+            char *tool = NULL, *args = NULL, *out = NULL, why[512] = "";
+            sqlite3_stmt *q = NULL;
+            if (sqlite3_prepare_v2(neuronos_json_db(), "SELECT json_extract(?1,'$.tool'), json(json_extract(?1,'$.args'))", -1, &q, NULL) == SQLITE_OK) {
+                sqlite3_bind_text(q, 1, r->event, -1, SQLITE_STATIC);
+                if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0) && sqlite3_column_text(q, 1)) {
+                    tool = strdup((const char *)sqlite3_column_text(q, 0));
+                    args = strdup((const char *)sqlite3_column_text(q, 1));
+                }
+                sqlite3_finalize(q);
+            }
+            int ts = tool && args ? neuronos_tools_run_core(tool, args, &out, why, sizeof why) : NEURONOS_ERR_OUT_OF_MEMORY;
+            st = ts == NEURONOS_OK ? neuronos_agent_observe(g_agent, out, NULL)
+                                   : neuronos_agent_observe(g_agent, NULL, why[0] ? why : "the tool failed");
+            free(tool);
+            free(args);
+            free(out);
+        }
+    }
+    if (st == NEURONOS_OK && r && r->finish != NEURONOS_AGENT_FINISH_ANSWER && r->finish != NEURONOS_AGENT_FINISH_STEP_LIMIT &&
+        r->finish != NEURONOS_AGENT_FINISH_LENGTH)
+        st = r->finish == NEURONOS_AGENT_FINISH_ABORTED ? NEURONOS_ERR_ABORTED : NEURONOS_ERR_CONTEXT_FULL;
+    if (st == NEURONOS_OK && r && r->finish == NEURONOS_AGENT_FINISH_STEP_LIMIT) {
+        /* the honest step-limit message is in the event */
+        sqlite3_stmt *q = NULL;
+        if (sqlite3_prepare_v2(neuronos_json_db(), "SELECT json_extract(?1,'$.answer')", -1, &q, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(q, 1, r->event, -1, SQLITE_STATIC);
+            if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0)) {
+                strbuf_clear(&answer);
+                strbuf_puts(&answer, (const char *)sqlite3_column_text(q, 0));
+            }
+            sqlite3_finalize(q);
+        }
+    }
+    neuronos_agent_end(g_agent);
+    g_agent_result = &g_agent_idle;
+    if (st != NEURONOS_OK) {
+        record(st, neuronos_agent_last_error(g_agent));
+        strbuf_free(&answer);
+        return NULL;
+    }
+    record(answer.oom ? NEURONOS_ERR_OUT_OF_MEMORY : NEURONOS_OK, "out of memory");
+    if (answer.oom) {
+        strbuf_free(&answer);
+        return NULL;
+    }
+    return strbuf_take(&answer);
+}
+
 /* ---- exports of later issues: declared, honestly not implemented yet ---- */
 
-EXPORT char *neuronos_wasm_agent_chat(const char *message) {
-    (void)message;
-    record(NEURONOS_ERR_NOT_IMPLEMENTED, "the agent loop is not implemented yet (agent issue)");
-    return NULL;
-}
-EXPORT int neuronos_wasm_agent_begin(const char *message) {
-    (void)message;
-    return record(NEURONOS_ERR_NOT_IMPLEMENTED, "the agent loop is not implemented yet (agent issue)");
-}
-EXPORT int neuronos_wasm_agent_observe(const char *observation_json) {
-    (void)observation_json;
-    return record(NEURONOS_ERR_NOT_IMPLEMENTED, "the agent loop is not implemented yet (agent issue)");
-}
 EXPORT int neuronos_wasm_memory_init(void) {
     return record(NEURONOS_ERR_NOT_IMPLEMENTED, "memory is not implemented yet (memory issue)");
 }

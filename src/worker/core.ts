@@ -5,6 +5,7 @@
  *
  * Every failing call throws a NeuronOSError whose code is the C status code's name.
  */
+import type { AgentFinish, ToolSpec } from '../agent-types.js';
 import { NeuronOSError, coreStatusCode } from '../errors.js';
 
 /** The parts of the Emscripten module object that we use. */
@@ -107,6 +108,47 @@ export interface ModelInfo {
   has_chat_template: boolean;
   chat_template: string;
   metadata: Record<string, string>;
+}
+
+export const AgentState = { idle: 0, prompt: 1, token: 2, action: 3, event: 4, done: 5 } as const;
+const AGENT_FINISH: (AgentFinish | 'none')[] = ['none', 'answer', 'step_limit', 'aborted', 'length', 'context_full'];
+
+export interface AgentBeginOptions {
+  system?: string;
+  template?: string;
+  maxSteps?: number;
+  maxThoughtChars?: number;
+  maxAnswerChars?: number;
+  maxStringChars?: number;
+  maxArrayItems?: number;
+}
+
+/** The core's step event (neuronos.h, "agent"). */
+export interface AgentCoreEvent {
+  step: number;
+  kind: 'action' | 'invalid' | 'answer';
+  thought: string;
+  tool?: string;
+  args?: Record<string, unknown>;
+  error?: string;
+  answer?: string;
+  /** DONE only: the turn's assistant message for the history. */
+  assistant?: string;
+}
+
+export interface AgentStepResult {
+  state: number;
+  finish: AgentFinish | 'none';
+  step: number;
+  nTokens: number;
+  /** New thought / answer text of this step (decoded from the JSON as it streams). */
+  thought: string;
+  answer: string;
+  event: AgentCoreEvent | null;
+  nPrompt: number;
+  nPast: number;
+  nReused: number;
+  nGenerated: number;
 }
 
 export class Core {
@@ -367,7 +409,75 @@ export class Core {
     return this.withStrings([prompt], ([p]) => this.takeString(this.fn('generate')(p!, nPredict, temperature), 'generate'));
   }
 
-  /** The seed's one-shot agent call (the agent issue implements it; until then not_implemented). */
+  // ---------------------------------------------------------------- the agent ----
+
+  /** The ten built-in tools' specs. */
+  builtinTools(): ToolSpec[] {
+    return JSON.parse(this.module.UTF8ToString(this.fn('tools_builtin')())) as ToolSpec[];
+  }
+
+  /** Checks a page tool spec in the core (throws invalid_argument with the reason). */
+  checkTool(spec: ToolSpec): void {
+    this.withStrings([JSON.stringify(spec)], ([p]) => this.check(this.fn('tools_check')(p!), 'registerTool'));
+  }
+
+  /** The tools of the next turns: built-in names and page tool specs. */
+  agentSetTools(tools: (string | ToolSpec)[]): void {
+    const clean = tools.map((t) => (typeof t === 'string' ? t : { name: t.name, description: t.description, parameters: t.parameters }));
+    this.withStrings([JSON.stringify(clean)], ([p]) => this.check(this.fn('agent_set_tools')(p!), 'agent'));
+  }
+
+  agentBegin(messages: ChatMessage[], options: AgentBeginOptions = {}): void {
+    this.withStrings([JSON.stringify(messages), JSON.stringify(options)], ([m, o]) => this.check(this.fn('agent_begin')(m!, o!), 'agent'));
+  }
+
+  /** Advances the agent turn by one prompt batch or up to maxTokens tokens. */
+  agentStep(maxTokens = 1): AgentStepResult {
+    this.check(this.fn('agent_step')(maxTokens), 'agent');
+    const base = this.fn('agent_result')() >> 2;
+    const h = this.module.HEAP32;
+    const text = (lenAt: number) => {
+      const len = h[base + lenAt]!;
+      const ptr = h[base + lenAt + 1]! >>> 0;
+      return len > 0 ? this.decoder.decode(this.heapU8().slice(ptr, ptr + len)) : '';
+    };
+    const event = text(8);
+    return {
+      state: h[base]!,
+      finish: AGENT_FINISH[h[base + 1]!] ?? 'none',
+      step: h[base + 2]!,
+      nTokens: h[base + 3]!,
+      thought: text(4),
+      answer: text(6),
+      event: event ? (JSON.parse(event) as AgentCoreEvent) : null,
+      nPrompt: h[base + 10]!,
+      nPast: h[base + 11]!,
+      nReused: h[base + 12]!,
+      nGenerated: h[base + 13]!,
+    };
+  }
+
+  /** Hands in the waiting call's result (any JSON-serialisable value) or an error message. */
+  agentObserve(outcome: { result: unknown } | { error: string }): void {
+    if ('error' in outcome) {
+      this.withStrings([null, outcome.error], ([r, e]) => this.check(this.fn('agent_observe')(r!, e!), 'agent'));
+    } else {
+      const json = JSON.stringify(outcome.result === undefined ? null : outcome.result);
+      this.withStrings([json, null], ([r, e]) => this.check(this.fn('agent_observe')(r!, e!), 'agent'));
+    }
+  }
+
+  agentEnd(): void {
+    this.fn('agent_end')();
+  }
+
+  /** Runs a tool the core implements (calculator). Throws invalid_argument (a tool error, the
+   *  message written for the model) or not_implemented (not a core tool). */
+  runCoreTool(name: string, args: Record<string, unknown>): unknown {
+    return this.withStrings([name, JSON.stringify(args)], ([n, a]) => JSON.parse(this.takeString(this.fn('tools_run')(n!, a!), name)) as unknown);
+  }
+
+  /** The seed's one-shot agent call: one turn with the calculator, run to the end. */
   agentChat(message: string): string {
     return this.withStrings([message], ([p]) => this.takeString(this.fn('agent_chat')(p!), 'agentChat'));
   }

@@ -27,6 +27,7 @@ import {
   type WorkerToClient,
 } from '../protocol.js';
 import { Core, type ModuleFactory, type SamplingOptions } from './core.js';
+import { runAgent } from './agent.js';
 import { deliverBlob, deliverBuffers, deliverUrl, type HeapPart } from './delivery.js';
 
 interface WorkerConfig {
@@ -92,6 +93,36 @@ const aborted = new Set<number>();
 /** Loads in progress, by request id (an abort cancels their download). */
 const loads = new Map<number, AbortController>();
 let running = -1;
+/** Resolvers of the running requests' abort promises. */
+const abortWaiters = new Map<number, () => void>();
+/** Calls to the client (tool approval, page tools) waiting for their answer. */
+const calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: NeuronOSError) => void }>();
+let nextCallId = 1;
+
+function callClient(
+  request: number,
+  payload: { mode: 'approve' | 'run'; tool: string; args: Record<string, unknown>; step: number; confirm: boolean; source: 'builtin' | 'page' },
+  timeoutMs: number,
+): Promise<unknown> {
+  const id = nextCallId++;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      calls.delete(id);
+      reject(new NeuronOSError('tool_failed', `${payload.tool} did not answer within ${timeoutMs} ms`, payload.tool));
+    }, timeoutMs);
+    calls.set(id, {
+      resolve: (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      reject: (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    });
+    post({ id, type: 'call', request, ...payload });
+  });
+}
 
 async function start(): Promise<void> {
   const cfg = config();
@@ -239,6 +270,28 @@ const handlers: { [K in keyof RequestMap]: Handler<K> } = {
     const c = need();
     return runGeneration(id, c, () => c.beginChat(args.messages, args.template), args.sampling);
   },
+  agent(id, args) {
+    const c = need();
+    let onAbort: () => void = () => undefined;
+    const abortSignal = new Promise<void>((resolve) => (onAbort = resolve));
+    abortWaiters.set(id, onAbort);
+    if (aborted.has(id)) onAbort();
+    return runAgent(
+      {
+        id,
+        core: c,
+        emit: (event, data) => emit(id, event, data),
+        isAborted: () => aborted.has(id),
+        abortSignal,
+        call: (payload, timeoutMs) => callClient(id, payload, timeoutMs),
+        yieldToEventLoop,
+      },
+      args,
+    ).finally(() => abortWaiters.delete(id));
+  },
+  builtinTools() {
+    return need().builtinTools();
+  },
   info() {
     const c = need();
     try {
@@ -291,9 +344,17 @@ scope.addEventListener('message', (e: MessageEvent<ClientToWorker>) => {
     aborted.add(msg.target);
     loads.get(msg.target)?.abort();
     if (msg.target === running && core && !dead) core.requestAbort();
+    abortWaiters.get(msg.target)?.();
     return;
   }
-  if (msg.type === 'call-result' || msg.type === 'call-error') return; // page tools: agent issue
+  if (msg.type === 'call-result' || msg.type === 'call-error') {
+    const waiting = calls.get(msg.id);
+    calls.delete(msg.id);
+    if (!waiting) return; // answered after its timeout
+    if (msg.type === 'call-result') waiting.resolve(msg.result);
+    else waiting.reject(new NeuronOSError(msg.error.code === 'aborted' ? 'aborted' : 'tool_failed', msg.error.message, msg.error.op));
+    return;
+  }
   queue = queue.then(() => handle(msg as RequestMessage));
 });
 
