@@ -23,7 +23,7 @@ async function run(kind) {
   $('out').textContent = '';
   $('stop').disabled = false;
   const prompt = $('prompt').value;
-  current = kind === 'chat' ? ai.chat(prompt, { temperature: 0 }) : ai.generate(prompt, { temperature: 0, maxTokens: 128 });
+  current = kind === 'chat' ? ai.chat(prompt, { temperature: 0, tools: params.get('tools') === 'none' ? [] : undefined }) : ai.generate(prompt, { temperature: 0, maxTokens: 128 });
   try {
     for await (const piece of current) $('out').textContent += piece;
     const r = await current.result;

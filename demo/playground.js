@@ -2,20 +2,33 @@
 import { NeuronOS } from '../dist/neuronos.js';
 const MODELS = [
   {
-    id: 'scripted',
-    label: 'Offline default (25 MB, generated)',
-    url: '/models/scripted.gguf',
+    id: 'agent',
+    label: 'Offline agent (generated, scripted)',
+    url: '/models/agent-scripted.gguf',
     temperature: '0',
+    tools: null, // all ten built-ins
     note:
       'A test instrument, not an assistant: a tiny model we generate ourselves (real llama.cpp ' +
-      'inference, real Qwen2 vocabulary and chat template, never trained). Whatever you say, it ' +
-      'greedily replies with the same sentence. It needs no network.',
+      'inference, real Qwen2 vocabulary and chat template, never trained) that plays a fixed agent ' +
+      'script. Ask "What is 17 * 23?" and watch it call the calculator and answer; "Hello" gets a ' +
+      'greeting. Anything else gets whatever its script allows. It needs no network.',
+  },
+  {
+    id: 'scripted',
+    label: 'Offline chat (25 MB, generated)',
+    url: '/models/scripted.gguf',
+    temperature: '0',
+    tools: 'none', // a plain chat model: no JSON steps
+    note:
+      'A test instrument: whatever you say, it greedily replies with the same sentence (plain chat, ' +
+      'no tools). It needs no network.',
   },
   {
     id: 'tiny-random',
     label: 'Offline random weights (26 MB, gibberish)',
     url: '/models/tiny-random.gguf',
     temperature: '0.7',
+    tools: 'none',
     note: 'Random weights with a real vocabulary: fluent nonsense, useful to watch streaming and Stop.',
   },
   {
@@ -53,13 +66,15 @@ function choose(m) {
   if (objectUrl) URL.revokeObjectURL(objectUrl);
   objectUrl = null;
   chat.setAttribute('temperature', m.temperature);
+  if (m.tools === undefined || m.tools === null) chat.removeAttribute('tools');
+  else chat.setAttribute('tools', m.tools);
   // offline models load at once; downloads wait for the visitor's click
   chat.setAttribute('load', m.url.startsWith('/') ? 'eager' : 'click');
   chat.setAttribute('model', m.url);
   history.replaceState(null, '', `?model=${m.id}`);
 }
 
-const wanted = new URLSearchParams(location.search).get('model') || 'scripted';
+const wanted = new URLSearchParams(location.search).get('model') || 'agent';
 for (const m of MODELS) {
   const id = `model-${m.id}`;
   const row = document.createElement('div');

@@ -12,6 +12,8 @@ import { NeuronOSChat } from './neuronos-chat.js';
 
 export { NeuronOSChat, modelNameFromUrl } from './neuronos-chat.js';
 export type {
+  AgentChatOptions,
+  AgentTurnResult,
   ClientFactory,
   ClientLike,
   ClientOptions,
@@ -19,12 +21,16 @@ export type {
   NeuronOSChatEventMap,
   NeuronOSErrorDetail,
   NeuronOSMessageDetail,
+  NeuronOSNoticeDetail,
   NeuronOSProgressDetail,
   NeuronOSReadyDetail,
+  NeuronOSStepDetail,
   NeuronOSTokenDetail,
+  NeuronOSToolCallDetail,
   Status,
   Theme,
 } from './neuronos-chat.js';
+export type { AgentStepEvent, PageTool, ToolCallRequest, ToolParameters } from '../../src/agent-types.js';
 export { renderMarkdown, isSafeUrl } from './markdown.js';
 
 if (typeof customElements !== 'undefined' && !customElements.get('neuronos-chat')) {

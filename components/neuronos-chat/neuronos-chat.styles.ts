@@ -22,6 +22,14 @@ const light = unsafeCSS(`
   --_link: var(--neuronos-link, #0a58ca);
   --_input-bg: var(--neuronos-input-bg, #ffffff);
   --_focus: var(--neuronos-focus-ring, #0a58ca);
+  --_step-bg: var(--neuronos-step-bg, #ffffff);
+  --_step-fg: var(--neuronos-step-fg, #1f2328);
+  --_step-muted: var(--neuronos-step-muted-fg, #57606a);
+  --_step-border: var(--neuronos-step-border, #d0d7de);
+  --_step-error: var(--neuronos-step-error-fg, #a40e26);
+  --_confirm-bg: var(--neuronos-confirm-bg, #fff8c5);
+  --_confirm-fg: var(--neuronos-confirm-fg, #1f2328);
+  --_confirm-border: var(--neuronos-confirm-border, #9a6700);
   color-scheme: light;
 `);
 
@@ -42,6 +50,14 @@ const dark = unsafeCSS(`
   --_link: var(--neuronos-link, #8ab4f8);
   --_input-bg: var(--neuronos-input-bg, #1c1f25);
   --_focus: var(--neuronos-focus-ring, #8ab4f8);
+  --_step-bg: var(--neuronos-step-bg, #1a1d23);
+  --_step-fg: var(--neuronos-step-fg, #e6e8eb);
+  --_step-muted: var(--neuronos-step-muted-fg, #a3abb5);
+  --_step-border: var(--neuronos-step-border, #3d444d);
+  --_step-error: var(--neuronos-step-error-fg, #ffc2c6);
+  --_confirm-bg: var(--neuronos-confirm-bg, #2b2410);
+  --_confirm-fg: var(--neuronos-confirm-fg, #f2e9d0);
+  --_confirm-border: var(--neuronos-confirm-border, #d29922);
   color-scheme: dark;
 `);
 
@@ -274,8 +290,100 @@ export const styles = css`
     border: 1px solid var(--_border);
   }
 
-  .steps:empty {
-    display: none;
+  /* agent steps (model output and tool results: plain text only) */
+  .steps {
+    display: flex;
+    flex-direction: column;
+    gap: 0.35rem;
+    margin-bottom: 0.4rem;
+  }
+  .step {
+    display: block;
+    padding: 0.3rem 0.55rem;
+    font-size: 0.9em;
+    color: var(--_step-fg);
+    background: var(--_step-bg);
+    border: 1px solid var(--_step-border);
+    border-radius: calc(var(--neuronos-radius, 10px) * 0.6);
+  }
+  .step-summary {
+    display: list-item;
+    cursor: pointer;
+    font-weight: 600;
+  }
+  .step[data-status='failed'] .step-summary,
+  .step[data-status='refused'] .step-summary,
+  .step[data-status='invalid'] .step-summary,
+  .step[data-status='interrupted'] .step-summary,
+  .step-result[data-outcome='error'],
+  .step-result[data-outcome='refused'] {
+    color: var(--_step-error);
+  }
+  .step-body {
+    display: flex;
+    flex-direction: column;
+    gap: 0.3rem;
+    margin-top: 0.3rem;
+  }
+  .step-label {
+    display: block;
+    color: var(--_step-muted);
+    font-size: 0.85em;
+    font-weight: 600;
+  }
+  .step-result[data-outcome='error'] .step-label,
+  .step-result[data-outcome='refused'] .step-label {
+    color: inherit;
+  }
+  .step-thought p {
+    margin: 0;
+    white-space: pre-wrap;
+  }
+  .step pre,
+  .confirm pre {
+    margin: 0.15rem 0 0;
+    padding: 0.3rem 0.5rem;
+    font-family: var(--neuronos-mono-font-family, ui-monospace, 'SFMono-Regular', Menlo, Consolas, monospace);
+    font-size: 0.9em;
+    white-space: pre-wrap;
+    overflow-wrap: anywhere;
+    background: var(--_code-bg);
+    color: inherit;
+    border-radius: 4px;
+  }
+  .step code {
+    font-family: var(--neuronos-mono-font-family, ui-monospace, 'SFMono-Regular', Menlo, Consolas, monospace);
+  }
+
+  .confirm {
+    display: block;
+    padding: 0.5rem 0.65rem;
+    color: var(--_confirm-fg);
+    background: var(--_confirm-bg);
+    border: 2px solid var(--_confirm-border);
+    border-radius: calc(var(--neuronos-radius, 10px) * 0.6);
+  }
+  .confirm pre {
+    background: transparent;
+    border: 1px solid var(--_confirm-border);
+  }
+  .confirm-question {
+    margin: 0;
+  }
+  .confirm-actions {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 0.5rem;
+    margin-top: 0.5rem;
+  }
+  .confirm button.secondary {
+    color: var(--_confirm-fg);
+    border-color: var(--_confirm-border);
+  }
+  .confirm:focus-visible,
+  .confirm:focus {
+    outline: 2px solid var(--_focus);
+    outline-offset: 2px;
   }
 
   .composer {

@@ -21,6 +21,8 @@ import type {
   TokenStream,
 } from '../../src/neuronos.js';
 import { probeModelSize, type LoadProgress } from '../../src/loader.js';
+import { validatePageTool } from '../../src/agent-tools.js';
+import { BUILTIN_TOOLS, TOOL_GROUPS, type AgentFinish, type AgentStepEvent, type PageTool, type ToolCallRequest } from '../../src/agent-types.js';
 import type { FinishReason, GenerationStats } from '../../src/protocol.js';
 import { markdownToText, renderMarkdown } from './markdown.js';
 import { styles } from './neuronos-chat.styles.js';
@@ -38,13 +40,41 @@ export interface ClientLike {
   /** The conversation `chat()` continues (restored after a crash recovery). */
   history: ChatMessage[];
   loadModel(source: string, opts?: LoadOptions): Promise<ModelInfo>;
-  chat(message: string, opts?: ChatOptions): TokenStream;
+  /** One turn: an agent turn (steps, tools) unless no tool is enabled; the stream yields the answer. */
+  chat(message: string, opts?: AgentChatOptions): TokenStream;
+  /**
+   * Adds a page tool; throws `invalid_argument` (bad name or schema, duplicate, a built-in's
+   * name). A client without it has no agent: the element then passes it plain ChatOptions only.
+   */
+  registerTool?(tool: PageTool): void;
+  /** Removes a page tool; false when there was none of that name. */
+  unregisterTool?(name: string): boolean;
   resetChat(): void;
   /** Replaces a crashed worker; the model must be loaded again. */
   restart(): Promise<void>;
   /** Ends the worker and frees its memory. */
   dispose(): void;
 }
+
+/**
+ * What the element passes to `chat()`: the client's ChatOptions and the agent's options (spelled
+ * out here so the element states exactly the client surface it relies on).
+ */
+export interface AgentChatOptions extends ChatOptions {
+  /** Allow-list of built-in tools and groups; undefined = all ten; [] = none. */
+  tools?: string[];
+  /** Most model outputs (steps) in one turn. */
+  maxSteps?: number;
+  /** Each completed step part. */
+  onStep?: (e: AgentStepEvent) => void;
+  /** The thought of step `step`, streamed. */
+  onThought?: (step: number, piece: string) => void;
+  /** Asked before every tool call; false refuses it. */
+  onToolCall?: (call: ToolCallRequest) => boolean | Promise<boolean>;
+}
+
+/** What an agent turn's `result` resolves to. */
+export type AgentTurnResult = GenerationResult & { steps?: AgentStepEvent[]; agentFinish?: AgentFinish };
 
 /** Options the element passes when it creates its client. */
 export type ClientOptions = Pick<NeuronOSOptions, 'workerUrl' | 'wasmBase'>;
@@ -85,7 +115,17 @@ export interface NeuronOSMessageDetail {
   finish: FinishReason | null;
   /** Speed and token counts of the reply (null for the user's message). */
   stats: GenerationStats | null;
+  /** An agent turn's steps (only on a reply that had steps). */
+  steps?: AgentStepEvent[];
+  /** Why an agent turn ended (only on a reply of an agent turn). */
+  agentFinish?: AgentFinish;
 }
+
+/** Detail of `neuronos-step`: one completed part of an agent turn. */
+export type NeuronOSStepDetail = AgentStepEvent;
+
+/** Detail of `neuronos-tool-call` (cancelable: `preventDefault()` refuses the call). */
+export type NeuronOSToolCallDetail = ToolCallRequest;
 
 export interface NeuronOSErrorDetail {
   code: NeuronOSErrorCode;
@@ -100,6 +140,8 @@ export interface NeuronOSChatEventMap {
   'neuronos-message': CustomEvent<NeuronOSMessageDetail>;
   'neuronos-error': CustomEvent<NeuronOSErrorDetail>;
   'neuronos-notice': CustomEvent<NeuronOSNoticeDetail>;
+  'neuronos-step': CustomEvent<NeuronOSStepDetail>;
+  'neuronos-tool-call': CustomEvent<NeuronOSToolCallDetail>;
 }
 
 export interface NeuronOSNoticeDetail {
@@ -116,9 +158,12 @@ declare global {
   }
 }
 
+/** Events a listener may cancel with `preventDefault()`. */
+const CANCELABLE: ReadonlySet<keyof NeuronOSChatEventMap> = new Set(['neuronos-tool-call']);
+
 /** Every event of the element: bubbles out of the shadow root, typed detail. */
 function chatEvent<K extends keyof NeuronOSChatEventMap>(type: K, detail: NeuronOSChatEventMap[K]['detail']): NeuronOSChatEventMap[K] {
-  return new CustomEvent(type, { detail, bubbles: true, composed: true }) as NeuronOSChatEventMap[K];
+  return new CustomEvent(type, { detail, bubbles: true, composed: true, cancelable: CANCELABLE.has(type) }) as NeuronOSChatEventMap[K];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,6 +187,7 @@ const SPECS = {
   maxTokens: { attr: 'max-tokens', min: 1, max: 8192, integer: true, fallback: 512 },
   contextSize: { attr: 'context-size', min: 128, max: 32768, integer: true, fallback: 2048 },
   threads: { attr: 'threads', min: 1, max: 16, integer: true, fallback: undefined },
+  maxSteps: { attr: 'max-steps', min: 1, max: 32, integer: true, fallback: 8 },
 } satisfies Record<string, NumberSpec>;
 
 const LOAD_MODES: readonly LoadMode[] = ['click', 'visible', 'eager'];
@@ -183,6 +229,56 @@ function parseNumber(spec: NumberSpec, raw: unknown, previous: number | undefine
     return { value: clamped, error: `${spec.attr} must be ${range}; got ${quote(raw)}, using ${clamped}` };
   }
   return { value: n };
+}
+
+const TOOL_GROUP_NAMES = Object.keys(TOOL_GROUPS);
+const KNOWN_TOOL_NAMES: ReadonlySet<string> = new Set<string>([...BUILTIN_TOOLS, ...TOOL_GROUP_NAMES]);
+
+/**
+ * The `tools` attribute/property → the allow-list passed to chat(). Absent → undefined (all the
+ * built-ins); empty or 'none' → []; names and groups separated by spaces or commas, deduplicated.
+ * Unknown names are dropped with a message (an allow-list never grows by a typo).
+ */
+export function parseTools(raw: unknown): Parsed<string[] | undefined> {
+  if (raw === null || raw === undefined) return { value: undefined };
+  let names: string[];
+  if (Array.isArray(raw)) names = raw.map((x) => String(x));
+  else if (typeof raw === 'string') names = raw.split(/[\s,]+/);
+  else return { value: [], error: `tools must be tool names separated by spaces or commas; got ${quote(raw)}` };
+  const value: string[] = [];
+  const unknown: string[] = [];
+  for (const name of names.map((n) => n.trim().toLowerCase()).filter(Boolean)) {
+    if (name === 'none') continue;
+    const list = KNOWN_TOOL_NAMES.has(name) ? value : unknown;
+    if (!list.includes(name)) list.push(name);
+  }
+  if (unknown.length) {
+    const error =
+      `tools: unknown ${unknown.length === 1 ? 'name' : 'names'} ${unknown.map(quote).join(', ')}, ignored ` +
+      `(built-in tools: ${BUILTIN_TOOLS.join(', ')}; groups: ${TOOL_GROUP_NAMES.join(', ')}; or 'none')`;
+    return { value, error };
+  }
+  return { value };
+}
+
+/** A tool argument or result as readable text: strings as they are, the rest as indented JSON. */
+const MAX_SHOWN_CHARS = 4000;
+function formatValue(v: unknown): string {
+  let s: string;
+  if (v === undefined) s = '(nothing)';
+  else if (typeof v === 'string') s = v;
+  else {
+    try {
+      s = JSON.stringify(v, null, 2) ?? String(v);
+    } catch {
+      s = String(v);
+    }
+  }
+  return s.length > MAX_SHOWN_CHARS ? `${s.slice(0, MAX_SHOWN_CHARS)}… (${s.length - MAX_SHOWN_CHARS} more characters)` : s;
+}
+
+function hasArgs(args: Record<string, unknown> | undefined): boolean {
+  return !!args && typeof args === 'object' && Object.keys(args).length > 0;
 }
 
 /** The file name of a model URL, for the Load button ("qwen2.5-0.5b-instruct-q4_0.gguf"). */
@@ -255,6 +351,10 @@ const FINISH_NOTE: Partial<Record<FinishReason, string>> = {
   context_full: 'The context is full',
 };
 
+const AGENT_FINISH_NOTE: Partial<Record<AgentFinish, string>> = {
+  step_limit: 'Reached the step limit (max-steps) without an answer',
+};
+
 // ---------------------------------------------------------------------------------------------
 // Markdown rendering directive: re-renders only when the text changed
 
@@ -277,6 +377,47 @@ const markdown = directive(MarkdownDirective);
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Where one agent step stands, as shown:
+ *   thinking     its thought streams in
+ *   calling      a tool call, before the page (neuronos-tool-call) has decided
+ *   confirming   waiting for the visitor's Allow/Deny
+ *   running      the tool runs
+ *   done/failed  the tool's result / error came back
+ *   refused      the page or the visitor refused the call
+ *   invalid      the model's output was not a valid call
+ *   answered     the step that gave the answer (its thought)
+ *   stopped      the turn was stopped during this step
+ *   interrupted  the turn failed during this step
+ */
+type StepStatus = 'thinking' | 'calling' | 'confirming' | 'running' | 'done' | 'failed' | 'refused' | 'invalid' | 'answered' | 'stopped' | 'interrupted';
+
+const STEP_IN_PROGRESS: ReadonlySet<StepStatus> = new Set(['thinking', 'calling', 'confirming', 'running']);
+
+/** A pending "Allow this tool call?" question to the visitor; answered once. */
+interface Confirmation {
+  id: number;
+  state: 'pending' | 'allowed' | 'denied' | 'cancelled';
+  resolve: (allowed: boolean) => void;
+}
+
+interface StepView {
+  step: number;
+  status: StepStatus;
+  thought: string;
+  tool?: string;
+  args?: Record<string, unknown>;
+  hasResult: boolean;
+  result?: unknown;
+  error?: string;
+  /** Who refused a refused call (when the element knows). */
+  refusedBy?: 'page' | 'visitor';
+  confirm?: Confirmation;
+  /** The <details> is open (in progress: open; done: closed, unless the visitor chose). */
+  open: boolean;
+  userToggled: boolean;
+}
+
 interface Entry {
   id: number;
   role: 'user' | 'assistant';
@@ -286,6 +427,11 @@ interface Entry {
   stats: GenerationStats | null;
   /** Set when the reply broke off with an error. */
   error?: string;
+  /** The agent's steps, in order (replies of agent turns). */
+  steps?: StepView[];
+  /** The answer the agent's answer step carried. */
+  answer?: string;
+  agentFinish?: AgentFinish;
 }
 
 interface Turn {
@@ -294,10 +440,15 @@ interface Turn {
   stopped: boolean;
   /** After a Stop: restarts the worker if the stream has not ended by then. */
   stopTimer?: ReturnType<typeof setTimeout>;
+  /** Confirmations still waiting for the visitor. */
+  confirms: Set<Confirmation>;
+  /** Every step event of the turn, as the client reported them. */
+  events: AgentStepEvent[];
 }
 
 let nextEntryId = 1;
 let nextInstanceId = 1;
+let nextConfirmId = 1;
 
 /** How many crash recoveries in a row before the element gives up and asks for a click. */
 const MAX_RECOVERIES = 2;
@@ -305,6 +456,11 @@ const MAX_RECOVERIES = 2;
 /**
  * A chat with a language model that runs entirely in the visitor's browser (llama.cpp compiled
  * to WebAssembly, in a worker). Replies stream in as sanitised Markdown.
+ *
+ * Each message is an agent turn when tools are enabled (`tools`, `registerTool()`): the model
+ * thinks, calls tools and sees their results before it answers. Every step shows in the reply as
+ * a collapsible block above the answer; the page can refuse a call (`neuronos-tool-call`), and a
+ * page tool registered with `confirm: true` asks the visitor first.
  *
  * @summary Local, in-browser AI chat: one tag, no server.
  *
@@ -314,6 +470,8 @@ const MAX_RECOVERIES = 2;
  * @fires {CustomEvent<NeuronOSMessageDetail>} neuronos-message - A message was sent (role 'user') or a reply ended (role 'assistant', with `finish` and `stats`). Detail: `{role, content, finish, stats}`.
  * @fires {CustomEvent<NeuronOSNoticeDetail>} neuronos-notice - Something about the model's delivery worth knowing that is not an error (e.g. `quota_exceeded`: it runs uncached). Detail: `{code, message}`.
  * @fires {CustomEvent<NeuronOSErrorDetail>} neuronos-error - Something failed, or an attribute was invalid (code 'invalid_argument'). Detail: `{code, message}`.
+ * @fires {CustomEvent<NeuronOSStepDetail>} neuronos-step - A part of an agent turn completed: a tool call (`kind: 'action'`), its result (`'observation'`), a refused call (`'refused'`), an invalid model output (`'invalid'`) or the answer (`'answer'`). Detail: `AgentStepEvent` `{step, kind, thought, tool?, args?, result?, error?, answer?}`.
+ * @fires {CustomEvent<NeuronOSToolCallDetail>} neuronos-tool-call - Cancelable. The agent is about to call a tool; `preventDefault()` refuses the call (the model is told). Calls to a page tool registered with `confirm: true` then also ask the visitor (Allow/Deny in the conversation). Detail: `ToolCallRequest` `{step, tool, args, confirm, source}`.
  *
  * @attr {string} integrity - Optional `sha256-<base64>` hash of the model file; a mismatch is refused (`integrity_mismatch`).
  * @attr {string} model - URL of the GGUF model (https, or relative to the page). Changing it loads the new model, following `load`.
@@ -329,6 +487,8 @@ const MAX_RECOVERIES = 2;
  * @attr {'light'|'dark'} theme - Forces a colour scheme; absent = follow `prefers-color-scheme`.
  * @attr {string} worker-url - URL of neuronos-inference-worker.js (default: beside the script).
  * @attr {string} wasm-base - Folder holding the WASM builds (default: the worker's folder).
+ * @attr {string} tools - Built-in tools the agent may use, separated by spaces or commas: names (`calculator`, `get_time`, `core_memory_append`, `core_memory_replace`, `archival_memory_insert`, `archival_memory_search`, `conversation_search`, `file_list`, `file_read`, `file_write`) and groups (`memory`, `files`). Absent = all ten; empty or `none` = none (a plain chat unless page tools are registered). Applies to the next message.
+ * @attr {number} max-steps - Most steps (model outputs) in one agent turn, 1–32 (default 8). Applies to the next message.
  *
  * @csspart container - The element's outer box.
  * @csspart header - The title row: model name and status.
@@ -341,7 +501,15 @@ const MAX_RECOVERIES = 2;
  * @csspart message - Every message bubble.
  * @csspart message-user - The visitor's messages.
  * @csspart message-assistant - The model's replies.
- * @csspart steps - The area for agent steps (empty for now).
+ * @csspart steps - The agent's steps in a reply (above the answer).
+ * @csspart step - One step: a `<details>` block, collapsed once the step is done (`data-status`: thinking, calling, confirming, running, done, failed, refused, invalid, answered, stopped, interrupted).
+ * @csspart step-summary - The step's one-line summary ("Thinking…", "Used calculator", "You denied file_write", "Reasoning" for the answer's thought, …).
+ * @csspart step-thought - The model's thought in a step (plain text).
+ * @csspart step-call - The tool call: its name and arguments (as JSON).
+ * @csspart step-result - The tool's result, or why the step failed or was refused.
+ * @csspart confirm - The question "Allow <tool> with these arguments?" (role="alertdialog") for a page tool registered with `confirm: true`.
+ * @csspart allow-button - Its Allow button.
+ * @csspart deny-button - Its Deny button (Escape denies too).
  * @csspart input - The message text box.
  * @csspart send-button - The Send button.
  * @csspart stop-button - The Stop button (shown while a reply streams).
@@ -362,6 +530,14 @@ const MAX_RECOVERIES = 2;
  * @cssprop [--neuronos-error-fg] - Text of the error box.
  * @cssprop [--neuronos-code-bg] - Background of code in replies.
  * @cssprop [--neuronos-link] - Link colour in replies.
+ * @cssprop [--neuronos-step-bg] - Background of an agent step (light #ffffff, dark #1a1d23).
+ * @cssprop [--neuronos-step-fg] - Text of an agent step.
+ * @cssprop [--neuronos-step-muted-fg] - Labels in a step ("Thought", "Call", "Result").
+ * @cssprop [--neuronos-step-border] - Border of an agent step.
+ * @cssprop [--neuronos-step-error-fg] - A failed, refused or invalid step.
+ * @cssprop [--neuronos-confirm-bg] - Background of the Allow/Deny question (light #fff8c5, dark #2b2410).
+ * @cssprop [--neuronos-confirm-fg] - Text of the Allow/Deny question.
+ * @cssprop [--neuronos-confirm-border] - Border of the Allow/Deny question.
  * @cssprop [--neuronos-input-bg] - Background of the text box and settings fields.
  * @cssprop [--neuronos-focus-ring] - Focus outline colour.
  * @cssprop [--neuronos-font-family] - Font (default system-ui).
@@ -505,6 +681,40 @@ export class NeuronOSChat extends LitElement {
   /** Folder of the WASM builds (NeuronOSOptions.wasmBase); empty = the worker's folder. */
   @property({ attribute: 'wasm-base' }) wasmBase = '';
 
+  /**
+   * Allow-list of the built-in tools the agent may use: tool names (`calculator`, `get_time`,
+   * the five memory and three file tools) and groups (`memory`, `files`), as a string separated
+   * by spaces or commas, or an array. Absent (undefined) = all ten built-ins; empty or `'none'` =
+   * none, and then, unless page tools are registered, a plain chat without the agent. Page tools
+   * (`registerTool()`) are always available. Unknown names are ignored with a visible message and
+   * `neuronos-error` (`invalid_argument`). Reads back as the parsed list. Applies to the next
+   * message.
+   * @default undefined
+   */
+  @property({ converter: rawConverter })
+  get tools(): string[] | undefined {
+    return this._tools ? [...this._tools] : undefined;
+  }
+  set tools(v: string | string[] | null | undefined) {
+    const { value, error } = parseTools(v);
+    if (error) this.reportConfigError('tools', error);
+    else this.clearConfigError('tools');
+    this._tools = value;
+  }
+
+  /**
+   * Most steps (model outputs) in one agent turn, 1–32 (whole number); applies to the next
+   * message. A turn that reaches it ends without an answer.
+   * @default 8
+   */
+  @property({ attribute: 'max-steps', reflect: true, converter: rawConverter, useDefault: true })
+  get maxSteps(): number {
+    return this._maxSteps;
+  }
+  set maxSteps(v: number | string | null | undefined) {
+    this._maxSteps = this.validateNumber('maxSteps', v, this._maxSteps) ?? SPECS.maxSteps.fallback;
+  }
+
   // --- internal state -------------------------------------------------------------------------
   private _temperature: number = SPECS.temperature.fallback;
   private _maxTokens: number = SPECS.maxTokens.fallback;
@@ -512,6 +722,10 @@ export class NeuronOSChat extends LitElement {
   private _threads: number | undefined = undefined;
   private _load: LoadMode = 'click';
   private _theme: Theme | undefined = undefined;
+  private _tools: string[] | undefined = undefined;
+  private _maxSteps: number = SPECS.maxSteps.fallback;
+  /** Page tools, kept across clients: registered on every client the element creates. */
+  private readonly _pageTools = new Map<string, PageTool>();
 
   @state() private _status: Status = 'idle';
   /** A notice about the last load that is not an error (e.g. the model runs uncached). */
@@ -564,6 +778,49 @@ export class NeuronOSChat extends LitElement {
   }
 
   /**
+   * Gives the agent a tool whose handler runs on this page. The model sees its `name`,
+   * `description` and `parameters` (a JSON Schema subset); `handler(args)` receives arguments
+   * already checked against `parameters`, and what it returns (or throws) is the observation.
+   * With `confirm: true` the visitor is asked (Allow/Deny in the conversation) before each call.
+   * Page tools are always available, whatever `tools` says; registering one turns a plain chat
+   * (`tools="none"`) into an agent turn. Applies from the next message.
+   *
+   * Once the element has its client (the first load creates it), the tool is checked at once and
+   * this throws a `NeuronOSError` with code `invalid_argument` for a bad name or schema, a
+   * duplicate, or a built-in's name. Before that, the name, a built-in clash, a duplicate and the
+   * handler are checked here, and the schema when the client is created (a refusal then is shown
+   * and fired as `neuronos-error` with code `invalid_argument`). The element keeps its page tools
+   * across model changes and worker restarts.
+   * @throws {NeuronOSError} code `invalid_argument`
+   */
+  registerTool(tool: PageTool): void {
+    validatePageTool(tool); // the whole check, also before the client exists
+    if (this._pageTools.has(tool.name)) throw new NeuronOSError('invalid_argument', `a tool named '${tool.name}' is already registered`, 'registerTool');
+    const client = this._client;
+    if (client) {
+      if (!client.registerTool) throw new NeuronOSError('unsupported', 'this client has no page tools (registerTool)', 'registerTool');
+      client.registerTool(tool);
+    }
+    this._pageTools.set(tool.name, tool);
+  }
+
+  /**
+   * Removes a page tool registered with `registerTool()`; from the next message the agent no
+   * longer sees it. Returns false when no tool of that name was registered.
+   */
+  unregisterTool(name: string): boolean {
+    const had = this._pageTools.delete(name);
+    this.clearConfigError(`tool:${name}`);
+    let removed = false;
+    try {
+      removed = this._client?.unregisterTool?.(name) ?? false;
+    } catch {
+      /* a client that cannot: the element no longer registers it anyway */
+    }
+    return had || removed;
+  }
+
+  /**
    * Whether `url` is in the local model cache, so it may load without asking. Always false for
    * now: the cache comes with the model-delivery issue, which overrides this hook.
    */
@@ -599,6 +856,7 @@ export class NeuronOSChat extends LitElement {
     turn.stopped = true;
     turn.reply.streaming = false;
     turn.reply.finish = 'aborted';
+    this.settleSteps(turn, 'stopped');
     this._status = 'stopping';
     turn.stopTimer = setTimeout(() => this.stopTimedOut(turn), this.stopTimeoutMs);
     try {
@@ -760,6 +1018,7 @@ export class NeuronOSChat extends LitElement {
               throw new NeuronOSError('aborted', 'the element was removed from the page');
             }
             this._client = client;
+            this.installPageTools(client, false);
             return client;
           },
           (e: unknown) => {
@@ -848,10 +1107,16 @@ export class NeuronOSChat extends LitElement {
 
   // --- chatting -------------------------------------------------------------------------------
 
-  private chatOptions(): ChatOptions {
-    const o: ChatOptions = { temperature: this._temperature, maxTokens: this._maxTokens };
+  private chatOptions(client: ClientLike, turn: Turn): AgentChatOptions {
+    const o: AgentChatOptions = { temperature: this._temperature, maxTokens: this._maxTokens };
     if (this.systemPrompt) o.systemPrompt = this.systemPrompt;
     if (this.chatTemplate) o.template = this.chatTemplate;
+    if (!client.registerTool) return o; // a client from before the agent: plain chat options only
+    o.maxSteps = this._maxSteps;
+    if (this._tools !== undefined) o.tools = [...this._tools];
+    o.onThought = (step, piece) => this.onThought(turn, step, piece);
+    o.onStep = (e) => this.onStep(turn, e);
+    o.onToolCall = (call) => this.onToolCall(turn, call);
     return o;
   }
 
@@ -863,20 +1128,24 @@ export class NeuronOSChat extends LitElement {
     this._stickToBottom = true;
     this.emit('neuronos-message', { role: 'user', content: message, finish: null, stats: null });
     this._status = 'generating';
-    let stream: TokenStream;
+    // the turn exists before chat() is called: the agent's callbacks may arrive at once
+    const turn: Turn = { stream: null as unknown as TokenStream, reply, stopped: false, confirms: new Set(), events: [] };
+    this._turn = turn;
     try {
-      stream = client.chat(message, this.chatOptions());
+      turn.stream = client.chat(message, this.chatOptions(client, turn));
     } catch (e) {
+      if (this._turn === turn) this._turn = null;
+      this.cancelConfirms(turn);
       reply.streaming = false;
       this.turnFailed(reply, e);
       return;
     }
-    const turn: Turn = { stream, reply, stopped: false };
-    this._turn = turn;
+    const stream = turn.stream;
     const current = () => this._turn === turn;
     try {
       for await (const piece of stream) {
         if (turn.stopped || !current()) break;
+        if (!reply.content) this.answerStarted(reply);
         reply.content += piece;
         this.emit('neuronos-token', { piece });
         this.scheduleStreamRender();
@@ -894,26 +1163,38 @@ export class NeuronOSChat extends LitElement {
       this._turn = null;
       clearTimeout(turn.stopTimer);
       reply.streaming = false;
+      this.settleSteps(turn, 'interrupted');
       this.turnFailed(reply, err);
     }
   }
 
-  private finishTurn(turn: Turn, result: GenerationResult | null, setReady = true): void {
+  private finishTurn(turn: Turn, result: AgentTurnResult | null, setReady = true): void {
     clearTimeout(turn.stopTimer);
     if (this._turn === turn) this._turn = null;
     const reply = turn.reply;
     reply.streaming = false;
     reply.finish = turn.stopped ? 'aborted' : (result?.finish ?? 'none');
     reply.stats = result?.stats ?? null;
-    if (!turn.stopped && result && !reply.content && result.text) reply.content = result.text;
+    if (result?.agentFinish) reply.agentFinish = result.agentFinish;
+    if (!turn.stopped && result && !reply.content) {
+      // an agent turn's answer is its answer step's; the text of a plain one is the reply
+      if (reply.answer !== undefined) reply.content = reply.answer;
+      else if (!reply.steps?.length && result.text) reply.content = result.text;
+    }
+    this.settleSteps(turn, turn.stopped ? 'stopped' : 'interrupted');
     if (result?.stats) this._lastStats = result.stats;
     if (reply.finish !== 'aborted') this._recoveries = 0;
     if (setReady) this._status = 'ready';
     this.cancelStreamRender();
     this.requestUpdate();
     const text = markdownToText(reply.content);
-    this.announce(turn.stopped ? `Stopped. ${text}` : text || 'The reply is empty.');
-    this.emit('neuronos-message', { role: 'assistant', content: reply.content, finish: reply.finish, stats: reply.stats });
+    const note = reply.agentFinish && !turn.stopped ? AGENT_FINISH_NOTE[reply.agentFinish] : undefined;
+    this.announce(turn.stopped ? `Stopped. ${text}` : text || note || 'The reply is empty.');
+    const detail: NeuronOSMessageDetail = { role: 'assistant', content: reply.content, finish: reply.finish, stats: reply.stats };
+    const steps = result?.steps ?? turn.events;
+    if (steps.length) detail.steps = steps;
+    if (reply.agentFinish) detail.agentFinish = reply.agentFinish;
+    this.emit('neuronos-message', detail);
   }
 
   private turnFailed(reply: Entry, e: unknown): void {
@@ -922,6 +1203,191 @@ export class NeuronOSChat extends LitElement {
     this.cancelStreamRender();
     this.requestUpdate();
     this.handleError(err);
+  }
+
+  // --- agent steps ----------------------------------------------------------------------------
+
+  /** Whether the turn still takes the client's callbacks (not stopped, not replaced). */
+  private isLive(turn: Turn): boolean {
+    return this._turn === turn && !turn.stopped;
+  }
+
+  /** The view of step `n` of the reply, created on its first news. */
+  private stepView(reply: Entry, n: number): StepView {
+    const steps = (reply.steps ??= []);
+    let view = steps.find((v) => v.step === n);
+    if (!view) {
+      view = { step: n, status: 'thinking', thought: '', hasResult: false, open: true, userToggled: false };
+      steps.push(view);
+      steps.sort((a, b) => a.step - b.step);
+    }
+    return view;
+  }
+
+  /** A step is over: its block collapses, unless the visitor opened or closed it. */
+  private settle(view: StepView, status: StepStatus): void {
+    view.status = status;
+    if (!view.userToggled) view.open = false;
+  }
+
+  /** The answer begins: a step still thinking was the answer's thought. */
+  private answerStarted(reply: Entry): void {
+    for (const v of reply.steps ?? []) if (v.status === 'thinking') this.settle(v, 'answered');
+  }
+
+  /** The turn ended (stopped, failed, or finished): nothing stays in progress or waiting. */
+  private settleSteps(turn: Turn, how: 'stopped' | 'interrupted'): void {
+    this.cancelConfirms(turn);
+    for (const v of turn.reply.steps ?? []) {
+      if (!STEP_IN_PROGRESS.has(v.status)) continue;
+      // a finished turn's last thought that saw no answer event was still its answer's
+      this.settle(v, how === 'interrupted' && v.status === 'thinking' && turn.reply.answer !== undefined ? 'answered' : how);
+    }
+  }
+
+  private onThought(turn: Turn, step: number, piece: string): void {
+    if (!this.isLive(turn)) return;
+    const view = this.stepView(turn.reply, step);
+    view.thought += piece;
+    this.scheduleStreamRender();
+  }
+
+  private onStep(turn: Turn, e: AgentStepEvent): void {
+    if (!this.isLive(turn) || !e) return;
+    turn.events.push(e);
+    const view = this.stepView(turn.reply, e.step);
+    if (typeof e.thought === 'string' && e.thought) view.thought = e.thought;
+    if (e.tool !== undefined) view.tool = e.tool;
+    if (e.args !== undefined) view.args = e.args;
+    switch (e.kind) {
+      case 'action':
+        // (onToolCall may have come first: then the step is already further on)
+        if (view.status === 'thinking') view.status = 'calling';
+        break;
+      case 'observation':
+        if (e.error !== undefined && e.error !== null) view.error = String(e.error);
+        else {
+          view.hasResult = true;
+          view.result = e.result;
+        }
+        this.settle(view, view.error !== undefined ? 'failed' : 'done');
+        break;
+      case 'refused':
+        view.error = e.error ?? view.error;
+        this.settle(view, 'refused');
+        break;
+      case 'invalid':
+        view.error = e.error ?? 'the model produced an invalid step';
+        this.settle(view, 'invalid');
+        break;
+      case 'answer':
+        turn.reply.answer = e.answer ?? '';
+        this.settle(view, 'answered');
+        break;
+    }
+    this.emit('neuronos-step', e);
+    this.scheduleStreamRender();
+  }
+
+  /**
+   * Before every tool call: the page may refuse it (`neuronos-tool-call`, cancelable), and a
+   * call that asks for confirmation waits for the visitor's Allow/Deny.
+   */
+  private onToolCall(turn: Turn, call: ToolCallRequest): boolean | Promise<boolean> {
+    if (!this.isLive(turn) || !call) return false;
+    const view = this.stepView(turn.reply, call.step);
+    view.tool = call.tool;
+    view.args = call.args;
+    if (STEP_IN_PROGRESS.has(view.status)) view.status = 'calling';
+    this.scheduleStreamRender();
+    const allowed = this.isConnected ? this.dispatchEvent(chatEvent('neuronos-tool-call', call)) : false;
+    if (!this.isLive(turn)) return false; // a listener stopped the turn
+    if (!allowed) {
+      view.refusedBy = 'page';
+      view.status = 'refused';
+      return false;
+    }
+    if (!call.confirm) {
+      view.status = 'running';
+      this.announce(`Using ${call.tool}.`);
+      return true;
+    }
+    return this.askVisitor(turn, view);
+  }
+
+  /** The inline Allow/Deny question; resolves once (false when the turn ends first). */
+  private askVisitor(turn: Turn, view: StepView): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const c: Confirmation = { id: nextConfirmId++, state: 'pending', resolve };
+      view.confirm = c;
+      view.status = 'confirming';
+      turn.confirms.add(c);
+      this.requestUpdate();
+      void this.updateComplete.then(() => {
+        if (c.state === 'pending') this.renderRoot.querySelector<HTMLElement>(`[data-confirm="${c.id}"]`)?.focus();
+      });
+    });
+  }
+
+  /** The visitor's answer (Allow, Deny, Escape). Later clicks change nothing. */
+  private answerConfirm(view: StepView, allowed: boolean): void {
+    const c = view.confirm;
+    const turn = this._turn;
+    if (!c || c.state !== 'pending') return;
+    const hadFocus = !!(this.renderRoot as ShadowRoot).activeElement?.closest?.('.confirm');
+    c.state = allowed ? 'allowed' : 'denied';
+    turn?.confirms.delete(c);
+    if (allowed) {
+      view.status = 'running';
+      this.announce(`Allowed. Using ${view.tool ?? 'the tool'}.`);
+    } else {
+      view.refusedBy = 'visitor';
+      view.status = 'refused';
+      this.announce(`Denied: ${view.tool ?? 'the tool'} will not run.`);
+    }
+    c.resolve(allowed);
+    this.requestUpdate();
+    if (hadFocus) this.focusInput();
+  }
+
+  /** Unanswered confirmations of an ended turn are answered "no". */
+  private cancelConfirms(turn: Turn): void {
+    for (const c of turn.confirms) {
+      c.state = 'cancelled';
+      c.resolve(false);
+    }
+    turn.confirms.clear();
+  }
+
+  private onConfirmKeyDown(view: StepView, e: KeyboardEvent): void {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      e.stopPropagation();
+      this.answerConfirm(view, false);
+    }
+  }
+
+  private onStepToggle(view: StepView, e: Event): void {
+    const open = (e.currentTarget as HTMLDetailsElement).open;
+    if (open === view.open) return; // our own change
+    view.open = open;
+    view.userToggled = true;
+  }
+
+  /** Registers the element's page tools on a (new or restarted) client; refusals are shown. */
+  private installPageTools(client: ClientLike, again: boolean): void {
+    for (const [name, tool] of [...this._pageTools]) {
+      try {
+        if (!client.registerTool) throw new NeuronOSError('unsupported', 'this client has no page tools (registerTool)', 'registerTool');
+        if (again) client.unregisterTool?.(name);
+        client.registerTool(tool);
+        this.clearConfigError(`tool:${name}`);
+      } catch (e) {
+        const err = NeuronOSError.from(e, 'invalid_argument', 'registerTool');
+        this._pageTools.delete(name);
+        this.reportConfigError(`tool:${name}`, `The page tool '${name}' was not registered: ${describeError(err)}`);
+      }
+    }
   }
 
   /** Ends the running turn without waiting (model change, load, teardown). */
@@ -933,6 +1399,7 @@ export class NeuronOSChat extends LitElement {
     turn.stopped = true;
     turn.reply.streaming = false;
     turn.reply.finish = 'aborted';
+    this.settleSteps(turn, 'stopped');
     try {
       turn.stream.abort();
     } catch {
@@ -1003,6 +1470,8 @@ export class NeuronOSChat extends LitElement {
       this.setError(NeuronOSError.from(e, 'worker_failed').code, describeError(NeuronOSError.from(e, 'worker_failed')));
       return;
     }
+    // the page tools again, in case the client forgot them with its worker
+    if (this._client === client) this.installPageTools(client, true);
     // the element was removed, or the model changed meanwhile (that load follows `load`)
     if (life !== this._life || this._status !== 'restarting') return;
     await this.startLoad(history, { code: err.code, message: `${reason} and was restarted; the model is loaded again.` });
@@ -1125,8 +1594,13 @@ export class NeuronOSChat extends LitElement {
         return 'Loading the model…';
       case 'ready':
         return 'Ready';
-      case 'generating':
+      case 'generating': {
+        const step = this._turn?.reply.steps?.findLast((v) => STEP_IN_PROGRESS.has(v.status));
+        if (step?.status === 'confirming') return 'Waiting for your permission…';
+        if (step?.status === 'running' || step?.status === 'calling') return `Using ${step.tool ?? 'a tool'}…`;
+        if (step?.status === 'thinking') return 'Thinking…';
         return 'Writing a reply…';
+      }
       case 'stopping':
         return 'Stopping…';
       case 'restarting':
@@ -1166,13 +1640,136 @@ export class NeuronOSChat extends LitElement {
     </div>`;
   }
 
+  private stepSummary(v: StepView): string {
+    const tool = v.tool ?? 'a tool';
+    switch (v.status) {
+      case 'thinking':
+        return 'Thinking…';
+      case 'calling':
+      case 'running':
+        return `Using ${tool}…`;
+      case 'confirming':
+        return `Waiting for your permission to use ${tool}`;
+      case 'done':
+        return `Used ${tool}`;
+      case 'failed':
+        return `${tool} failed`;
+      case 'refused':
+        return v.refusedBy === 'visitor' ? `You denied ${tool}` : `Refused ${tool}`;
+      case 'invalid':
+        return 'Invalid step';
+      case 'answered':
+        return 'Reasoning';
+      case 'stopped':
+        return v.tool ? `Stopped (${v.tool})` : 'Stopped';
+      case 'interrupted':
+        return v.tool ? `Interrupted (${v.tool})` : 'Interrupted';
+    }
+  }
+
+  /** What a refused, failed or invalid step says, or its result. */
+  private renderStepOutcome(v: StepView): TemplateResult | typeof nothing {
+    let label: string;
+    let text: string;
+    if (v.status === 'refused') {
+      label = 'Refused';
+      text =
+        v.refusedBy === 'visitor'
+          ? 'You denied this call.'
+          : v.refusedBy === 'page'
+            ? 'The page refused this call.'
+            : (v.error ?? 'The call was refused.');
+    } else if (v.error !== undefined) {
+      label = 'Error';
+      text = v.error;
+    } else if (v.hasResult) {
+      label = 'Result';
+      text = formatValue(v.result);
+    } else if (v.confirm?.state === 'cancelled') {
+      label = 'Not run';
+      text = 'The reply was stopped before you answered.';
+    } else return nothing;
+    return html`<div part="step-result" class="step-result" data-outcome=${label.toLowerCase().replace(' ', '-')}>
+      <span class="step-label">${label}</span>
+      <pre>${text}</pre>
+    </div>`;
+  }
+
+  private renderConfirm(v: StepView): TemplateResult | typeof nothing {
+    const c = v.confirm;
+    if (!c || c.state !== 'pending') return nothing;
+    const id = `confirm-${this._uid}-${c.id}`;
+    const args = hasArgs(v.args);
+    return html`<div
+      part="confirm"
+      class="confirm"
+      role="alertdialog"
+      aria-labelledby="${id}-q"
+      aria-describedby=${ifDefined(args ? `${id}-args` : undefined)}
+      tabindex="-1"
+      data-confirm=${c.id}
+      @keydown=${(e: KeyboardEvent) => this.onConfirmKeyDown(v, e)}
+    >
+      <p class="confirm-question" id="${id}-q">
+        Allow <strong>${v.tool ?? 'a tool'}</strong> ${args ? 'with these arguments?' : '(no arguments)?'}
+      </p>
+      ${args ? html`<pre class="confirm-args" id="${id}-args">${formatValue(v.args)}</pre>` : nothing}
+      <div class="confirm-actions">
+        <button part="allow-button" type="button" @click=${() => this.answerConfirm(v, true)}>Allow</button>
+        <button part="deny-button" type="button" class="secondary" @click=${() => this.answerConfirm(v, false)}>Deny</button>
+      </div>
+    </div>`;
+  }
+
+  private renderStep(v: StepView): TemplateResult {
+    const inProgress = STEP_IN_PROGRESS.has(v.status);
+    return html`<details
+        part="step"
+        class="step"
+        data-status=${v.status}
+        ?open=${v.open}
+        @toggle=${(e: Event) => this.onStepToggle(v, e)}
+      >
+        <summary part="step-summary" class="step-summary">${this.stepSummary(v)}</summary>
+        <div class="step-body">
+          ${v.thought || (inProgress && !v.tool)
+            ? html`<div part="step-thought" class="step-thought">
+                <span class="step-label">Thought</span>
+                <p>${v.thought || '…'}</p>
+              </div>`
+            : nothing}
+          ${v.tool !== undefined
+            ? html`<div part="step-call" class="step-call">
+                <span class="step-label">Call <code>${v.tool}</code></span>
+                <pre>${hasArgs(v.args) ? formatValue(v.args) : '{}'}</pre>
+              </div>`
+            : nothing}
+          ${this.renderStepOutcome(v)}
+        </div>
+      </details>
+      ${this.renderConfirm(v)}`;
+  }
+
+  private renderSteps(m: Entry): TemplateResult | typeof nothing {
+    const steps = (m.steps ?? []).filter((v) => v.thought || v.tool !== undefined || v.error !== undefined || STEP_IN_PROGRESS.has(v.status));
+    if (!steps.length) return nothing;
+    return html`<div part="steps" class="steps">
+      ${repeat(
+        steps,
+        (v) => v.step,
+        (v) => this.renderStep(v),
+      )}
+    </div>`;
+  }
+
   private renderMessage(m: Entry): TemplateResult {
     const who = m.role === 'user' ? 'You' : 'Assistant';
     const notes: string[] = [];
     if (m.role === 'assistant' && !m.streaming) {
       if (m.error) notes.push(m.error);
       else {
-        const note = m.finish ? FINISH_NOTE[m.finish] : undefined;
+        const agentNote = m.agentFinish && m.finish !== 'aborted' ? AGENT_FINISH_NOTE[m.agentFinish] : undefined;
+        const note = agentNote ?? (m.finish ? FINISH_NOTE[m.finish] : undefined);
         if (note) notes.push(note);
         const tps = formatStats(m.stats);
         if (tps) notes.push(`${m.stats!.generatedTokens} tokens · ${tps}`);
@@ -1184,7 +1781,7 @@ export class NeuronOSChat extends LitElement {
       data-finish=${ifDefined(m.finish ?? undefined)}
     >
       <span class="visually-hidden">${who}:</span>
-      ${m.role === 'user' ? html`<div class="text">${m.content}</div>` : html`<div class="md">${markdown(m.content)}</div>`}
+      ${m.role === 'user' ? html`<div class="text">${m.content}</div>` : html`${this.renderSteps(m)}<div class="md">${markdown(m.content)}</div>`}
       ${notes.length ? html`<span class="meta">${notes.join(' · ')}</span>` : nothing}
     </div>`;
   }
@@ -1277,7 +1874,7 @@ export class NeuronOSChat extends LitElement {
         role="log"
         aria-label="Conversation"
         aria-live="off"
-        aria-busy=${generating ? 'true' : 'false'}
+        aria-busy=${generating && !this._turn?.confirms.size ? 'true' : 'false'}
         tabindex="0"
         @scroll=${this.onLogScroll}
       >
@@ -1289,7 +1886,6 @@ export class NeuronOSChat extends LitElement {
               (m) => this.renderMessage(m),
             )}
       </div>
-      <div part="steps" class="steps"></div>
       <div class="composer">
         <label class="visually-hidden" for="input-${this._uid}">Message</label>
         <textarea

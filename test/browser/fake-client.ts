@@ -9,14 +9,53 @@
  * Everything is driven by promises and zero-delay timers, never by wall-clock expectations:
  * a reply can be held after N pieces (`holdAfter`) until the test calls `release()` or the
  * element aborts it, and loads can be held (`holdLoads`) to look at the progress display.
+ *
+ * Agent turns (the client API of the agent issue: `tools`, `onThought`, `onStep`, `onToolCall`,
+ * `registerTool`): a script's `steps` run before the answer, each streaming its thought pieces,
+ * then making a tool call (which awaits `onToolCall`, then runs a registered page tool's
+ * handler or reports the scripted result/error) or an invalid output; then the answer step
+ * streams `answerThought`, the answer (`pieces`, through the stream) and reports `answer`.
+ *
+ *   backend.reply = () => ({
+ *     steps: [{ thought: ['I should ', 'add.'], call: { tool: 'calculator', args: { expression: '2+2' }, result: 4 } }],
+ *     answerThought: ['Done.'],
+ *     pieces: ['It is ', '4.'],
+ *   });
+ *
+ * Like the real client, a turn is a plain chat (no steps, no callbacks) when `tools` is [] and no
+ * page tool is registered.
  */
 import { NeuronOSError, type NeuronOSErrorCode } from '../../src/errors.js';
-import type { ChatOptions, LoadOptions, TokenStream } from '../../src/neuronos.js';
-import type { ChatMessage, FinishReason, GenerationResult, GenerationStats, ModelInfo } from '../../src/protocol.js';
-import type { ClientLike, ClientOptions } from '../../components/neuronos-chat/neuronos-chat.js';
+import type { LoadOptions, TokenStream } from '../../src/neuronos.js';
+import type { ChatMessage, FinishReason, GenerationStats, ModelInfo } from '../../src/protocol.js';
+import { BUILTIN_TOOLS, TOOL_GROUPS, type AgentFinish, type AgentStepEvent, type PageTool, type ToolCallRequest } from '../../src/agent-types.js';
+import type { AgentChatOptions, AgentTurnResult, ClientLike, ClientOptions } from '../../components/neuronos-chat/neuronos-chat.js';
+
+/** One scripted agent step before the answer. */
+export interface FakeStep {
+  /** Thought pieces, streamed through onThought. */
+  thought?: string[];
+  /** After the thought, wait for `release()` (or an abort) before going on. */
+  hold?: boolean;
+  /**
+   * A tool call: onStep 'action', then onToolCall; refused → onStep 'refused'; allowed → the
+   * registered page tool's handler runs (unless `result`/`error` is scripted) → 'observation'.
+   * `confirm`/`source` default from the registry (a page tool's `confirm`; 'page' or 'builtin').
+   */
+  call?: { tool: string; args?: Record<string, unknown>; result?: unknown; error?: string; confirm?: boolean; source?: 'builtin' | 'page' };
+  /** The model's output was not a valid call: onStep 'invalid' with this error. */
+  invalid?: string;
+}
 
 export interface ReplyScript {
+  /** The reply's pieces (in an agent turn: the answer's). */
   pieces: string[];
+  /** Agent steps before the answer (ignored in a plain turn). */
+  steps?: FakeStep[];
+  /** The answer step's thought pieces. */
+  answerThought?: string[];
+  /** End at the step limit after the steps, without an answer. */
+  stepLimit?: boolean;
   /** Milliseconds between pieces (default 0: one macrotask each). */
   delayMs?: number;
   /** After this many pieces, wait for `release()` (or an abort) before going on. */
@@ -67,12 +106,32 @@ function info(url: string, contextSize: number | undefined, threads: number | un
   };
 }
 
+/** What an agent turn of the fake sees of its client. */
+interface AgentContext {
+  opts: AgentChatOptions;
+  pageTools: Map<string, PageTool>;
+}
+
+const ABORTED = Symbol('aborted');
+
 export class FakeStream implements TokenStream {
-  readonly result: Promise<GenerationResult>;
+  readonly result: Promise<AgentTurnResult>;
   abortCalls = 0;
   /** Pieces handed to the consumer so far. */
   emitted: string[] = [];
+  /** Whether this turn ran as an agent turn. */
+  readonly agent: boolean;
+  /**
+   * Every onToolCall request and what its answer resolved to (undefined while pending; recorded
+   * even when the turn was aborted meanwhile).
+   */
+  toolCalls: Array<{ request: ToolCallRequest; allowed: boolean | undefined }> = [];
+  /** Step events sent through onStep. */
+  steps: AgentStepEvent[] = [];
+  /** Page tool handler calls: tool and args. */
+  handlerCalls: Array<{ tool: string; args: Record<string, unknown> }> = [];
   private aborted = false;
+  private abortWaiters: Array<() => void> = [];
   private queue: string[] = [];
   private finished = false;
   private failure: NeuronOSError | null = null;
@@ -80,18 +139,120 @@ export class FakeStream implements TokenStream {
   private releaseHold: (() => void) | null = null;
   private released = false;
   private readonly script: ReplyScript;
+  private readonly ctx: AgentContext | null;
 
-  constructor(script: ReplyScript) {
+  constructor(script: ReplyScript, agent: AgentContext | null = null) {
     this.script = script;
+    this.ctx = agent;
+    this.agent = agent !== null;
     this.result = this.run();
     this.result.catch(() => undefined);
   }
 
-  private async run(): Promise<GenerationResult> {
+  /** Whether a tool call waits for onToolCall's answer. */
+  get awaitingToolCall(): boolean {
+    return this.toolCalls.some((c) => c.allowed === undefined) && !this.aborted;
+  }
+
+  /** `p`, or ABORTED as soon as the stream is aborted. */
+  private orAbort<T>(p: Promise<T>): Promise<T | typeof ABORTED> {
+    if (this.aborted) return Promise.resolve(ABORTED);
+    return Promise.race([p, new Promise<typeof ABORTED>((r) => this.abortWaiters.push(() => r(ABORTED)))]);
+  }
+
+  private step(e: AgentStepEvent): void {
+    this.steps.push(e);
+    this.ctx?.opts.onStep?.(e);
+  }
+
+  private async thought(step: number, pieces: string[] | undefined): Promise<string> {
+    let thought = '';
+    for (const piece of pieces ?? []) {
+      await tick(this.script.delayMs ?? 0);
+      if (this.aborted) break;
+      thought += piece;
+      this.ctx?.opts.onThought?.(step, piece);
+    }
+    return thought;
+  }
+
+  private async hold(): Promise<void> {
+    this.released = false;
+    await new Promise<void>((r) => (this.releaseHold = r));
+    this.releaseHold = null;
+    this.released = false; // a later hold point holds again
+  }
+
+  /** The scripted steps before the answer; returns how many ran. */
+  private async runSteps(): Promise<number> {
+    const ctx = this.ctx!;
+    const steps = this.script.steps ?? [];
+    for (let i = 0; i < steps.length; i++) {
+      const st = steps[i]!;
+      const thought = await this.thought(i, st.thought);
+      if (st.hold && !this.aborted) await this.hold();
+      if (this.aborted) return i;
+      if (st.invalid !== undefined) {
+        this.step({ step: i, kind: 'invalid', thought, error: st.invalid });
+        continue;
+      }
+      if (!st.call) continue;
+      const { tool } = st.call;
+      const args = st.call.args ?? {};
+      const page = ctx.pageTools.get(tool);
+      const request: ToolCallRequest = {
+        step: i,
+        tool,
+        args,
+        confirm: st.call.confirm ?? page?.confirm ?? false,
+        source: st.call.source ?? (page ? 'page' : 'builtin'),
+      };
+      this.step({ step: i, kind: 'action', thought, tool, args });
+      const record = { request, allowed: undefined as boolean | undefined };
+      this.toolCalls.push(record);
+      const asked = Promise.resolve(ctx.opts.onToolCall ? ctx.opts.onToolCall(request) : true);
+      void asked.then((v) => (record.allowed = v === true));
+      const answer = await this.orAbort(asked);
+      if (answer === ABORTED) return i;
+      if (answer !== true) {
+        this.step({ step: i, kind: 'refused', thought, tool, args, error: 'the call was refused' });
+        continue;
+      }
+      let result: unknown;
+      let error: string | undefined;
+      if ('result' in st.call || 'error' in st.call) {
+        result = st.call.result;
+        error = st.call.error;
+      } else if (page) {
+        this.handlerCalls.push({ tool, args });
+        try {
+          const r = await this.orAbort(Promise.resolve(page.handler(args)));
+          if (r === ABORTED) return i;
+          result = r;
+        } catch (e) {
+          error = e instanceof Error ? e.message : String(e);
+        }
+      } else result = `result of ${tool}`;
+      await tick();
+      if (this.aborted) return i;
+      this.step(error !== undefined ? { step: i, kind: 'observation', thought, tool, args, error } : { step: i, kind: 'observation', thought, tool, args, result });
+    }
+    return steps.length;
+  }
+
+  private async run(): Promise<AgentTurnResult> {
     const s = this.script;
     let text = '';
+    let answerStep = 0;
+    let answerThought = '';
+    let agentFinish: AgentFinish | undefined;
     try {
-      for (let i = 0; i <= s.pieces.length; i++) {
+      if (this.ctx) {
+        answerStep = await this.runSteps();
+        if (!this.aborted && s.stepLimit) agentFinish = 'step_limit';
+        else if (!this.aborted) answerThought = await this.thought(answerStep, s.answerThought);
+      }
+      for (let i = 0; i <= s.pieces.length && !agentFinish; i++) {
         if (s.holdAfter === i && !this.released && !this.aborted) {
           await new Promise<void>((r) => (this.releaseHold = r));
         }
@@ -106,6 +267,10 @@ export class FakeStream implements TokenStream {
       }
       await tick();
       if (s.failWith && !this.aborted) throw fakeError(s.failWith, '', 'chat');
+      if (this.ctx && !this.aborted && !agentFinish) {
+        this.step({ step: answerStep, kind: 'answer', thought: answerThought, answer: text });
+        agentFinish = 'answer';
+      }
       const stats: GenerationStats = {
         promptTokens: 10,
         promptReused: 0,
@@ -114,7 +279,12 @@ export class FakeStream implements TokenStream {
         generateMs: 50,
         tokensPerSecond: s.tokensPerSecond ?? 42.5,
       };
-      return { text, finish: this.aborted ? 'aborted' : (s.finish ?? 'eos'), stats };
+      const result: AgentTurnResult = { text, finish: this.aborted ? 'aborted' : (s.finish ?? 'eos'), stats };
+      if (this.ctx) {
+        result.steps = [...this.steps];
+        result.agentFinish = this.aborted ? 'aborted' : (agentFinish ?? 'answer');
+      }
+      return result;
     } catch (e) {
       this.failure = NeuronOSError.from(e, 'internal');
       throw this.failure;
@@ -140,6 +310,9 @@ export class FakeStream implements TokenStream {
   forceAbort(): void {
     this.aborted = true;
     this.releaseHold?.();
+    const w = this.abortWaiters;
+    this.abortWaiters = [];
+    for (const r of w) r();
   }
 
   /** Whether a reply is waiting at its hold point. */
@@ -167,9 +340,14 @@ export interface LoadCall {
 
 export interface ChatCall {
   message: string;
-  opts: ChatOptions;
+  opts: AgentChatOptions;
   stream: FakeStream;
+  /** An agent turn (tools enabled or page tools registered) rather than a plain chat. */
+  agent: boolean;
 }
+
+const TOOL_NAME = /^[a-z][a-z0-9_]{0,47}$/;
+const KNOWN_TOOLS = new Set<string>([...BUILTIN_TOOLS, ...Object.keys(TOOL_GROUPS)]);
 
 export class FakeClient implements ClientLike {
   readonly variant = 'st' as const;
@@ -185,6 +363,11 @@ export class FakeClient implements ClientLike {
   disposed = false;
   /** Set by a simulated crash, cleared by restart(). */
   crashed = false;
+  /** Page tools, by name (kept across restart(), as the real client's registry is). */
+  pageTools = new Map<string, PageTool>();
+  /** Names passed to registerTool / unregisterTool, in order. */
+  registerCalls: string[] = [];
+  unregisterCalls: string[] = [];
   private readonly backend: FakeBackend;
 
   constructor(backend: FakeBackend, id: number, options: ClientOptions) {
@@ -217,8 +400,28 @@ export class FakeClient implements ClientLike {
     return info(url, opts.contextSize, opts.threads);
   }
 
-  chat(message: string, opts: ChatOptions = {}): TokenStream {
+  /** Checks a page tool the way the client contract says (invalid_argument). */
+  registerTool(tool: PageTool): void {
+    this.registerCalls.push(tool?.name);
+    const fail = (why: string) => new NeuronOSError('invalid_argument', why, 'registerTool');
+    if (!tool || typeof tool.name !== 'string' || !TOOL_NAME.test(tool.name)) throw fail(`bad tool name '${tool?.name}'`);
+    if ((BUILTIN_TOOLS as readonly string[]).includes(tool.name)) throw fail(`'${tool.name}' clashes with a built-in tool`);
+    if (this.pageTools.has(tool.name)) throw fail(`'${tool.name}' is already registered`);
+    if (typeof tool.handler !== 'function') throw fail(`'${tool.name}' has no handler`);
+    const p = tool.parameters as { type?: unknown; properties?: unknown } | undefined;
+    if (!p || p.type !== 'object' || !p.properties || typeof p.properties !== 'object') throw fail(`'${tool.name}': parameters must be {type: 'object', properties: {…}}`);
+    this.pageTools.set(tool.name, tool);
+  }
+
+  unregisterTool(name: string): boolean {
+    this.unregisterCalls.push(name);
+    return this.pageTools.delete(name);
+  }
+
+  chat(message: string, opts: AgentChatOptions = {}): TokenStream {
     const b = this.backend;
+    const unknown = (opts.tools ?? []).filter((t) => !KNOWN_TOOLS.has(t));
+    if (unknown.length) throw new NeuronOSError('invalid_argument', `unknown tools: ${unknown.join(', ')}`, 'chat');
     let script: ReplyScript;
     if (this.disposed || this.crashed) script = { pieces: [], failWith: this.disposed ? 'disposed' : 'wasm_crashed' };
     else script = { ...b.reply(message, this) };
@@ -226,8 +429,9 @@ export class FakeClient implements ClientLike {
       b.crashNextChat = false;
       script.failWith = 'wasm_crashed';
     }
-    const stream = new FakeStream(script);
-    this.chatCalls.push({ message, opts, stream });
+    const agent = !(opts.tools && opts.tools.length === 0 && this.pageTools.size === 0);
+    const stream = new FakeStream(script, agent ? { opts, pageTools: this.pageTools } : null);
+    this.chatCalls.push({ message, opts, stream, agent });
     b.onStream?.(stream, this);
     stream.result.then(
       (r) => this.history.push({ role: 'user', content: message }, { role: 'assistant', content: r.text }),

@@ -20,7 +20,7 @@ async function chatOnce(page: Page, model: string, message = 'Who are you?') {
       const ai = (window as any).neuronos;
       const info = await ai.loadModel(model, { contextSize: 512 });
       let text = '';
-      const s = ai.chat(message, { temperature: 0 });
+      const s = ai.chat(message, { temperature: 0, tools: [] });
       for await (const p of s) text += p;
       const r = await s.result;
       return { text, finish: r.finish, variant: ai.variant, threads: ai.threads, isolated: crossOriginIsolated, arch: info.architecture, simd: ai.simd };
@@ -112,7 +112,7 @@ describe('NeuronOS API in Chromium', () => {
       }
       await ai.loadModel('/models/scripted.gguf');
       let text = '';
-      for await (const p of ai.chat('hi', { temperature: 0 })) text += p;
+      for await (const p of ai.chat('hi', { temperature: 0, tools: [] })) text += p;
       return { codes, text };
     });
     const c = r.codes as Record<string, { code: string; message: string }>;
@@ -151,7 +151,7 @@ describe('NeuronOS API in Chromium', () => {
         await ai.restart();
         await ai.loadModel('/models/scripted.gguf');
         let text = '';
-        for await (const p of ai.chat('hi', { temperature: 0 })) text += p;
+        for await (const p of ai.chat('hi', { temperature: 0, tools: [] })) text += p;
         return { code, after, text };
       });
       assert.equal(r.code, 'wasm_crashed');

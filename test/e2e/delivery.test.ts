@@ -62,7 +62,7 @@ async function loadAndChat(page: Page, url: string, opts: Record<string, unknown
         // (no function literal as a property value: tsx would wrap it in a helper the page lacks)
         const info = await ai.loadModel(url, Object.assign({}, opts, { onNotice: notices.push.bind(notices) }));
         let text = '';
-        for await (const p of ai.chat('hi', { temperature: 0 })) text += p;
+        for await (const p of ai.chat('hi', { temperature: 0, tools: [] })) text += p;
         const { fromCache, bytes } = ai.lastLoad;
         return { ok: true, text, fromCache, bytes, arch: info.architecture, notices };
       } catch (e: any) {
@@ -200,7 +200,7 @@ describe('model delivery', () => {
       const blob = await (await fetch('/models/scripted.gguf')).blob();
       const info = await ai.loadModel(new File([blob], 'scripted.gguf'));
       let text = '';
-      for await (const p of ai.chat('hi', { temperature: 0 })) text += p;
+      for await (const p of ai.chat('hi', { temperature: 0, tools: [] })) text += p;
       return { text, arch: info.architecture };
     });
     assert.equal(r.text, script());

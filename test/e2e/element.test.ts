@@ -39,7 +39,7 @@ describe('<neuronos-chat> with the real worker', () => {
     ['not isolated (single-thread build)', () => env.plain().url, 'st'],
   ] as const) {
     test(`${name}: streams the scripted model's exact reply`, async () => {
-      const { page, log } = await elementPage(base(), 'model="/models/scripted.gguf" load="eager" temperature="0"');
+      const { page, log } = await elementPage(base(), 'model="/models/scripted.gguf" load="eager" temperature="0" tools="none"');
       const ready = await waitReady(page);
       assert.equal(ready.type, 'neuronos-ready', JSON.stringify(ready));
       assert.equal(ready.detail.variant, variant);
@@ -78,7 +78,7 @@ describe('<neuronos-chat> with the real worker', () => {
   });
 
   test('404, HTML and truncated models each show a message and fire neuronos-error; a good model loads after', async () => {
-    const { page } = await elementPage(env.plain().url, 'load="eager" temperature="0"');
+    const { page } = await elementPage(env.plain().url, 'load="eager" temperature="0" tools="none"');
     const results: Record<string, { code: string; message: string; shown: string }> = {};
     for (const [k, url] of [
       ['missing', '/models/missing.gguf'],
@@ -107,7 +107,7 @@ describe('<neuronos-chat> with the real worker', () => {
   });
 
   test('a WebAssembly trap gives wasm_crashed; the element starts a new worker and works again', async () => {
-    const { page } = await elementPage(env.isolated().url, 'model="/models/scripted.gguf" load="eager" temperature="0"');
+    const { page } = await elementPage(env.isolated().url, 'model="/models/scripted.gguf" load="eager" temperature="0" tools="none"');
     await waitReady(page);
     await page.evaluate(() => {
       const el = document.querySelector('neuronos-chat') as any;
@@ -122,7 +122,7 @@ describe('<neuronos-chat> with the real worker', () => {
   });
 
   test('load="click" downloads nothing until the button is used; removing the element ends its worker', async () => {
-    const { page, log } = await elementPage(env.plain().url, 'model="/models/scripted.gguf" temperature="0"');
+    const { page, log } = await elementPage(env.plain().url, 'model="/models/scripted.gguf" temperature="0" tools="none"');
     // the Load prompt names the model and its size (from a HEAD request), and downloads nothing
     await page.waitForFunction(() => /scripted\.gguf.*\(25\.5 MB\)/.test(document.querySelector('neuronos-chat')!.shadowRoot!.textContent ?? ''));
     await page.waitForTimeout(1000);

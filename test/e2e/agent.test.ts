@@ -1,0 +1,285 @@
+// The agent with the real worker and WASM in Chromium, on the context-scripted fixture (real
+// llama.cpp inference; the model's greedy output is a fixed JSON trace): exact calculator and
+// page-tool traces in both builds, the allow-list between turns, a throwing and a hanging page
+// tool, the step limit, a cut-off step, Stop in the middle of a step and during a tool call;
+// each time the same client answers the next message. The element: steps shown, confirmation
+// by keyboard, refusal by preventDefault.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { manifest } from '../node/helpers.js';
+import { open, useBrowserAndServers } from './harness.js';
+
+const env = useBrowserAndServers();
+const MODEL = '/models/agent-scripted.gguf';
+
+interface Script {
+  name: string;
+  user: string;
+  steps: { output: string; observation?: string }[];
+}
+const scripts = (): Script[] => manifest('agent-scripted').scripts as Script[];
+const script = (name: string): Script => scripts().find((s) => s.name === name)!;
+/** The answer of a script's last step. */
+const answerOf = (name: string): string => JSON.parse(script(name).steps.at(-1)!.output).answer as string;
+
+async function apiPage(base: string): Promise<Page> {
+  const r = await open(env.browser(), `${base}/demo/api.html?manual=1`);
+  await r.page.waitForSelector('body[data-ready="1"]');
+  await r.page.evaluate(async (model) => {
+    await (window as any).neuronos.loadModel(model, { contextSize: 2048 });
+  }, MODEL);
+  return r.page;
+}
+
+/** Runs one agent turn in the page; returns the streamed answer, the steps and the result. */
+async function turn(page: Page, message: string, opts: Record<string, unknown> = {}, stopAt?: 'thought' | 'approve') {
+  return page.evaluate(
+    async ({ message, opts, stopAt }) => {
+      const ai = (window as any).neuronos;
+      const steps: any[] = [];
+      const calls: any[] = [];
+      let thought = '';
+      let s: any;
+      s = ai.chat(message, {
+        temperature: 0,
+        ...opts,
+        onStep: (e: any) => steps.push(e),
+        onThought: (_: number, p: string) => {
+          thought += p;
+          if (stopAt === 'thought') s.abort();
+        },
+        onToolCall: (c: any) => {
+          calls.push(c);
+          if (stopAt === 'approve') {
+            s.abort();
+            return new Promise(() => undefined); // never answers: Stop must end the turn anyway
+          }
+          return true;
+        },
+      });
+      let text = '';
+      let error: any = null;
+      try {
+        for await (const p of s) text += p;
+      } catch (e: any) {
+        error = { code: e.code, message: e.message };
+      }
+      const r = error ? null : await s.result;
+      return { text, thought, steps, calls, error, finish: r?.finish, agentFinish: r?.agentFinish, stats: r?.stats, assistant: r?.assistant };
+    },
+    { message, opts, stopAt },
+  );
+}
+
+describe('the agent in Chromium (agent-scripted fixture)', () => {
+  for (const [name, base] of [
+    ['mt', () => env.isolated().url],
+    ['st', () => env.plain().url],
+  ] as const) {
+    test(`${name}: calculator call → observation → answer, exact; the KV cache is reused across steps`, async () => {
+      const page = await apiPage(base());
+      const s = script('calculator');
+      const r = await turn(page, s.user);
+      assert.equal(r.error, null);
+      const step1 = JSON.parse(s.steps[0]!.output);
+      assert.deepEqual(
+        r.steps.map((e: any) => [e.kind, e.tool ?? null]),
+        [
+          ['action', 'calculator'],
+          ['observation', 'calculator'],
+          ['answer', null],
+        ],
+      );
+      assert.deepEqual(r.steps[0].args, step1.args);
+      assert.equal(r.steps[0].thought, step1.thought);
+      assert.equal(r.steps[1].result, 391, 'the real calculator ran');
+      assert.equal(r.text, answerOf('calculator'));
+      assert.equal(r.agentFinish, 'answer');
+      assert.equal(r.calls.length, 1);
+      assert.deepEqual({ tool: r.calls[0].tool, source: r.calls[0].source, confirm: r.calls[0].confirm }, { tool: 'calculator', source: 'builtin', confirm: false });
+      // the second step evaluated only its new tokens
+      assert.ok(r.stats.promptReused > r.stats.promptTokens * 0.7, `reused ${r.stats.promptReused} of ${r.stats.promptTokens}`);
+      assert.equal(r.assistant, s.steps.at(-1)!.output);
+      // the same client answers the next turn (greeting script, history in front)
+      const g = await turn(page, script('greeting').user);
+      assert.equal(g.text, answerOf('greeting'));
+      await page.close();
+    });
+  }
+
+  test('a page tool is called with the expected arguments; its result reaches the model', async () => {
+    const page = await apiPage(env.isolated().url);
+    const s = script('page_tool');
+    const seen = await page.evaluate(() => {
+      const ai = (window as any).neuronos;
+      (window as any).seenArgs = [];
+      ai.registerTool({
+        name: 'lookup_order',
+        description: 'Looks up an order by its id.',
+        parameters: { type: 'object', properties: { order_id: { type: 'string' } }, required: ['order_id'] },
+        handler: async (args: any) => {
+          (window as any).seenArgs.push(args);
+          return { status: 'shipped', eta: 'Friday' };
+        },
+      });
+      return true;
+    });
+    assert.ok(seen);
+    const r = await turn(page, s.user);
+    assert.deepEqual(await page.evaluate(() => (window as any).seenArgs), [{ order_id: 'A-17' }]);
+    assert.deepEqual(r.steps[1].result, { status: 'shipped', eta: 'Friday' });
+    assert.equal(r.calls[0].source, 'page');
+    assert.equal(r.text, answerOf('page_tool'));
+    await page.close();
+  });
+
+  test('a tool taken off the allow-list between turns cannot be called', async () => {
+    const page = await apiPage(env.plain().url);
+    const first = await turn(page, script('calculator').user, { tools: ['calculator', 'get_time'] });
+    assert.ok(first.steps.some((e: any) => e.kind === 'action' && e.tool === 'calculator'));
+    const second = await turn(page, script('calculator').user, { tools: ['get_time'], maxSteps: 3 });
+    assert.equal(second.steps.filter((e: any) => e.tool === 'calculator').length, 0, JSON.stringify(second.steps));
+    assert.equal(second.calls.filter((c: any) => c.tool === 'calculator').length, 0);
+    // an unknown name in the allow-list is refused with its own error
+    const bad = await turn(page, 'hi', { tools: ['rm_rf'] });
+    assert.equal(bad.error?.code, 'invalid_argument');
+    await page.close();
+  });
+
+  test('a throwing page tool and a page tool that never answers become error observations; the loop goes on', async () => {
+    const page = await apiPage(env.isolated().url);
+    await page.evaluate(() => {
+      const ai = (window as any).neuronos;
+      ai.registerTool({
+        name: 'lookup_order',
+        description: 'Looks up an order.',
+        parameters: { type: 'object', properties: { order_id: { type: 'string' } }, required: ['order_id'] },
+        handler: () => {
+          throw new Error('the order database is down');
+        },
+      });
+    });
+    const s = script('page_tool');
+    const thrown = await turn(page, s.user, { maxSteps: 2 });
+    const obs = thrown.steps.find((e: any) => e.kind === 'observation');
+    assert.match(obs?.error ?? '', /the order database is down/);
+    assert.ok(['answer', 'step_limit'].includes(thrown.agentFinish), thrown.agentFinish);
+    await page.evaluate(() => {
+      const ai = (window as any).neuronos;
+      ai.unregisterTool('lookup_order');
+      ai.registerTool({
+        name: 'lookup_order',
+        description: 'Looks up an order.',
+        parameters: { type: 'object', properties: { order_id: { type: 'string' } }, required: ['order_id'] },
+        handler: () => new Promise(() => undefined),
+      });
+    });
+    const t0 = Date.now();
+    const hung = await turn(page, s.user, { maxSteps: 2, toolTimeoutMs: 400 });
+    const hobs = hung.steps.find((e: any) => e.kind === 'observation');
+    assert.match(hobs?.error ?? '', /did not answer within 400 ms/);
+    assert.ok(Date.now() - t0 < 60_000);
+    const g = await turn(page, script('greeting').user);
+    assert.equal(g.text, answerOf('greeting'));
+    await page.close();
+  });
+
+  test('step limit: a model that keeps calling tools ends with an honest message', async () => {
+    const page = await apiPage(env.plain().url);
+    const r = await turn(page, script('loop').user, { maxSteps: 3 });
+    assert.equal(r.agentFinish, 'step_limit');
+    assert.equal(r.steps.filter((e: any) => e.kind === 'action' && e.tool === 'get_time').length, 3);
+    assert.equal(r.text, 'I stopped after 3 steps without reaching an answer.');
+    await page.close();
+  });
+
+  test('a step cut off by the token limit is an invalid step the model is told about', async () => {
+    const page = await apiPage(env.plain().url);
+    const r = await turn(page, script('calculator').user, { maxTokens: 6, maxSteps: 2 });
+    assert.ok(r.steps.filter((e: any) => e.kind === 'invalid').length >= 1, JSON.stringify(r.steps));
+    assert.match(r.steps.find((e: any) => e.kind === 'invalid').error, /cut off/);
+    assert.equal(r.agentFinish, 'step_limit');
+    await page.close();
+  });
+
+  for (const [name, base] of [
+    ['mt', () => env.isolated().url],
+    ['st', () => env.plain().url],
+  ] as const) {
+    test(`${name}: Stop inside a step and during a tool call ends the turn as aborted; the next turn works`, async () => {
+      const page = await apiPage(base());
+      const a = await turn(page, script('calculator').user, {}, 'thought');
+      assert.equal(a.agentFinish, 'aborted');
+      assert.equal(a.calls.length, 0);
+      const b = await turn(page, script('calculator').user, {}, 'approve');
+      assert.equal(b.agentFinish, 'aborted');
+      assert.equal(b.steps.filter((e: any) => e.kind === 'observation').length, 0, 'the tool never ran');
+      const g = await turn(page, script('greeting').user);
+      assert.equal(g.text, answerOf('greeting'));
+      await page.close();
+    });
+  }
+});
+
+describe('<neuronos-chat> agent steps with the real worker', () => {
+  async function elementPage(attrs: string): Promise<Page> {
+    const r = await open(env.browser(), `${env.isolated().url}/demo/element-test.html?attrs=${encodeURIComponent(attrs)}`);
+    await r.page.waitForFunction(() => customElements.get('neuronos-chat') !== undefined);
+    await r.page.waitForFunction(() => (window as any).events.some((e: any) => e.type === 'neuronos-ready'));
+    return r.page;
+  }
+  async function send(page: Page, text: string) {
+    const input = page.locator('neuronos-chat textarea');
+    await input.click();
+    await input.fill(text);
+    await input.press('Enter');
+  }
+  const replies = (page: Page) =>
+    page.evaluate(() => (window as any).events.filter((e: any) => e.type === 'neuronos-message' && e.detail.role === 'assistant').map((e: any) => e.detail.content));
+
+  test('the steps show as blocks; a confirmed page tool is allowed by keyboard, a refused one via preventDefault', async () => {
+    const page = await elementPage(`model="${MODEL}" load="eager" temperature="0"`);
+    await page.evaluate(() => {
+      const el = document.querySelector('neuronos-chat') as any;
+      (window as any).ran = 0;
+      el.registerTool({
+        name: 'lookup_order',
+        description: 'Looks up an order.',
+        parameters: { type: 'object', properties: { order_id: { type: 'string' } }, required: ['order_id'] },
+        confirm: true,
+        handler: () => {
+          (window as any).ran++;
+          return { status: 'shipped', eta: 'Friday' };
+        },
+      });
+    });
+    await send(page, script('page_tool').user);
+    // the confirmation takes the focus; Enter on it allows the call (keyboard only)
+    await page.waitForSelector('neuronos-chat [part~="confirm"]');
+    await page.waitForFunction(() => {
+      const a = document.querySelector('neuronos-chat')!.shadowRoot!.activeElement;
+      return !!a && !!a.closest('[part~="confirm"]');
+    });
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => (window as any).events.filter((e: any) => e.type === 'neuronos-message' && e.detail.role === 'assistant').length >= 1);
+    assert.deepEqual(await replies(page), [answerOf('page_tool')]);
+    assert.equal(await page.evaluate(() => (window as any).ran), 1);
+    const blocks = await page.locator('neuronos-chat [part~="step"]').count();
+    assert.ok(blocks >= 2, `${blocks} step blocks`);
+    const text = await page.locator('neuronos-chat [part~="steps"]').first().innerText();
+    assert.match(text, /lookup_order/);
+    const stepEvents = await page.evaluate(() => (window as any).events.filter((e: any) => e.type === 'neuronos-step').map((e: any) => e.detail.kind));
+    assert.deepEqual(stepEvents, ['action', 'observation', 'answer']);
+
+    // refused by the page: preventDefault on neuronos-tool-call
+    await page.evaluate(() => document.querySelector('neuronos-chat')!.addEventListener('neuronos-tool-call', (e) => e.preventDefault()));
+    await send(page, script('calculator').user);
+    await page.waitForFunction(() => (window as any).events.filter((e: any) => e.type === 'neuronos-message' && e.detail.role === 'assistant').length >= 2);
+    const refused = await page.evaluate(() => (window as any).events.filter((e: any) => e.type === 'neuronos-step' && e.detail.kind === 'refused').length);
+    assert.ok(refused >= 1);
+    const calcRan = await page.evaluate(() => (window as any).events.some((e: any) => e.type === 'neuronos-step' && e.detail.kind === 'observation' && e.detail.tool === 'calculator'));
+    assert.equal(calcRan, false);
+    await page.close();
+  });
+});
