@@ -427,9 +427,9 @@ static neuronos_status step_invalid(neuronos_agent *ag, const char *thought, con
 /* The finished output of a step: an answer, a call, or something invalid. */
 static neuronos_status step_finished(neuronos_agent *ag, int32_t gen_finish, bool answer_started) {
     sqlite3_stmt *st = prep(
-        "SELECT json_valid(?1) AND json_type(?1) = 'object', json_extract(?1,'$.thought'), json_type(?1,'$.answer'), "
-        "json_extract(?1,'$.answer'), json_type(?1,'$.action'), json_extract(?1,'$.action'), json_type(?1,'$.args'), "
-        "json(json_extract(?1,'$.args'))");
+        "SELECT json_valid(?1) AND json_type(j) = 'object', json_extract(j,'$.thought'), json_type(j,'$.answer'), "
+        "json_extract(j,'$.answer'), json_type(j,'$.action'), json_extract(j,'$.action'), json_type(j,'$.args'), "
+        "json(json_extract(j,'$.args')) FROM (SELECT CASE WHEN json_valid(?1) THEN ?1 ELSE '{}' END AS j)");
     if (!st) return fail(ag, NEURONOS_ERR_INTERNAL, "JSON parser unavailable");
     sqlite3_bind_text(st, 1, ag->raw.s ? ag->raw.s : "", -1, SQLITE_STATIC);
     neuronos_status rc = NEURONOS_OK;

@@ -651,8 +651,9 @@ neuronos_status neuronos_tools_run_core(const char *name, const char *args_json,
     if (!strcmp(name, "calculator")) {
         sqlite3 *db = neuronos_json_db();
         if (!db) return NEURONOS_ERR_OUT_OF_MEMORY;
-        sqlite3_stmt *st = q(db, "SELECT json_extract(?1, '$.expression') WHERE json_valid(?1) AND "
-                                 "json_type(?1, '$.expression') = 'text'", args_json ? args_json : "", NULL);
+        sqlite3_stmt *st = q(db, "SELECT json_extract(j, '$.expression') FROM (SELECT CASE WHEN json_valid(?1) "
+                                 "THEN ?1 ELSE '{}' END AS j) WHERE json_type(j, '$.expression') = 'text'",
+                             args_json ? args_json : "", NULL);
         char *expr = NULL;
         if (st && sqlite3_step(st) == SQLITE_ROW) expr = dup_text(sqlite3_column_text(st, 0));
         if (st) sqlite3_finalize(st);

@@ -231,7 +231,152 @@ static void test_agent_grammar_random(void) {
     neuronos_engine_free(eng);
 }
 
+/* json_extract over the agent-scripted fixture's scripts: owned text or NULL. */
+static char *script_field(const char *name, const char *path) {
+    char *scripts = manifest_field("agent-scripted", "$.scripts");
+    if (!scripts) return NULL;
+    sqlite3_stmt *st;
+    char *out = NULL;
+    if (sqlite3_prepare_v2(neuronos_json_db(), "SELECT json_extract(value, ?3) FROM json_each(?1) WHERE json_extract(value, '$.name') = ?2", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, scripts, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, path, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) out = strdup((const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+    }
+    free(scripts);
+    return out;
+}
+
+static neuronos_sampling_params greedy(void) {
+    neuronos_sampling_params sp = neuronos_sampling_default_params();
+    sp.temperature = 0;
+    sp.n_predict = 256;
+    return sp;
+}
+
+/* The context-scripted fixture: the exact calculator trace through the real calculator, KV reuse,
+ * an error observation, the step limit, abort inside a step. */
+static void test_agent_scripted(void) {
+    g_test = "agent_scripted";
+    neuronos_engine *eng = load_engine("agent-scripted", 2048);
+    if (!eng) return;
+    neuronos_agent *ag;
+    neuronos_agent_init(eng, &ag);
+    CHECK(neuronos_agent_set_tools(ag, "[\"calculator\",\"get_time\",\"file_read\",\"file_write\"]") == NEURONOS_OK, "tools");
+    char *user = script_field("calculator", "$.user");
+    char *out1 = script_field("calculator", "$.steps[0].output");
+    char *out2 = script_field("calculator", "$.steps[1].output");
+    CHECK(user && out1 && out2, "calculator script in the manifest (run npm run fixtures)");
+    if (!user || !out1 || !out2) goto out;
+    neuronos_chat_message msgs[] = {{"user", user}};
+    neuronos_sampling_params sp = greedy();
+    CHECK(neuronos_agent_begin(ag, msgs, 1, "You are a helpful agent.", NULL, &sp, NULL) == NEURONOS_OK, "begin: %s", neuronos_agent_last_error(ag));
+    const neuronos_agent_result *r;
+    char *thought = NULL, *answer = NULL;
+    int s = run_to_event(ag, &r, &thought, &answer);
+    CHECK(s == NEURONOS_AGENT_ACTION, "step 1 is a call (state %d, event %s)", s, r->event);
+    char *tool = json_get(r->event, "$.tool"), *args = json_get(r->event, "$.args"), *want_args = json_get(out1, "$.args");
+    char *want_thought = json_get(out1, "$.thought");
+    CHECK(tool && !strcmp(tool, "calculator"), "tool %s", tool ? tool : "?");
+    CHECK(args && want_args && !strcmp(args, want_args), "args %s", args ? args : "?");
+    CHECK(thought && want_thought && !strcmp(thought, want_thought), "streamed thought '%s'", thought ? thought : "?");
+    char *result = NULL, why[256];
+    CHECK(neuronos_tools_run_core("calculator", args, &result, why, sizeof why) == NEURONOS_OK && result && !strcmp(result, "391"), "calculator: %s %s", result ? result : "", why);
+    const int32_t prompt1 = r->n_prompt;
+    CHECK(neuronos_agent_observe(ag, result, NULL) == NEURONOS_OK, "observe: %s", neuronos_agent_last_error(ag));
+    free(thought);
+    free(answer);
+    s = run_to_event(ag, &r, &thought, &answer);
+    char *want_answer = json_get(out2, "$.answer");
+    CHECK(s == NEURONOS_AGENT_DONE && r->finish == NEURONOS_AGENT_FINISH_ANSWER, "step 2 answers (state %d finish %d %s)", s, r->finish, r->event);
+    CHECK(answer && want_answer && !strcmp(answer, want_answer), "streamed answer '%s'", answer ? answer : "?");
+    char *assistant = json_get(r->event, "$.assistant");
+    CHECK(assistant && !strcmp(assistant, out2), "assistant message kept as written");
+    /* only the new tokens were evaluated: the first step's prompt is reused */
+    CHECK(r->n_reused >= prompt1, "reused %d of %d (first prompt %d)", r->n_reused, r->n_prompt, prompt1);
+    free(thought);
+    free(answer);
+    free(tool);
+    free(args);
+    free(want_args);
+    free(want_thought);
+    free(want_answer);
+    free(assistant);
+    free(result);
+
+    /* an error observation: the model is told, the loop goes on and ends within the limit */
+    neuronos_agent_params ap = neuronos_agent_default_params();
+    ap.max_steps = 3;
+    CHECK(neuronos_agent_begin(ag, msgs, 1, NULL, NULL, &sp, &ap) == NEURONOS_OK, "begin 2");
+    s = run_to_event(ag, &r, NULL, NULL);
+    CHECK(s == NEURONOS_AGENT_ACTION, "call again");
+    CHECK(neuronos_agent_observe(ag, NULL, "division by zero at position 3") == NEURONOS_OK, "observe error");
+    int events = 0;
+    for (int k = 0; k < 8 && s != NEURONOS_AGENT_DONE; k++) {
+        s = run_to_event(ag, &r, NULL, NULL);
+        events++;
+        if (s == NEURONOS_AGENT_ACTION) neuronos_agent_observe(ag, "1", NULL);
+    }
+    CHECK(s == NEURONOS_AGENT_DONE && (r->finish == NEURONOS_AGENT_FINISH_ANSWER || r->finish == NEURONOS_AGENT_FINISH_STEP_LIMIT),
+          "the turn ends (finish %d after %d events)", r->finish, events);
+    CHECK(neuronos_agent_observe(ag, "1", NULL) == NEURONOS_ERR_INVALID_ARGUMENT, "observe without a call is refused");
+
+    /* step limit */
+    char *loop_user = script_field("loop", "$.user");
+    CHECK(loop_user != NULL, "loop script");
+    if (loop_user) {
+        neuronos_chat_message lm[] = {{"user", loop_user}};
+        CHECK(neuronos_agent_begin(ag, lm, 1, NULL, NULL, &sp, &ap) == NEURONOS_OK, "begin loop");
+        int calls = 0;
+        for (int k = 0; k < 10; k++) {
+            s = run_to_event(ag, &r, NULL, NULL);
+            if (s != NEURONOS_AGENT_ACTION) break;
+            calls++;
+            neuronos_agent_observe(ag, "{\"iso\":\"2026-11-26T08:00:00+00:00\",\"timezone\":\"UTC\"}", NULL);
+        }
+        char *ans = json_get(r->event, "$.answer");
+        CHECK(s == NEURONOS_AGENT_DONE && r->finish == NEURONOS_AGENT_FINISH_STEP_LIMIT && calls == 3, "step limit after %d calls (state %d finish %d)", calls, s, r->finish);
+        CHECK(ans && !strcmp(ans, "I stopped after 3 steps without reaching an answer."), "honest message: %s", ans ? ans : "?");
+        free(ans);
+        free(loop_user);
+    }
+
+    /* abort inside a step: within one token */
+    CHECK(neuronos_agent_begin(ag, msgs, 1, NULL, NULL, &sp, NULL) == NEURONOS_OK, "begin 3");
+    int tokens = 0;
+    do {
+        neuronos_agent_step(ag, 1, &r);
+        tokens += r->n_tokens;
+        if (tokens == 3) *neuronos_engine_abort_flag(eng) = 1;
+    } while (r->state != NEURONOS_AGENT_DONE && r->state != NEURONOS_AGENT_ACTION && tokens < 200);
+    CHECK(r->state == NEURONOS_AGENT_DONE && r->finish == NEURONOS_AGENT_FINISH_ABORTED && tokens == 3, "aborted at once (state %d, finish %d, %d tokens)", r->state, r->finish, tokens);
+    neuronos_agent_end(ag);
+    /* and the next turn works */
+    CHECK(neuronos_agent_begin(ag, msgs, 1, NULL, NULL, &sp, NULL) == NEURONOS_OK, "begin after abort");
+    s = run_to_event(ag, &r, NULL, NULL);
+    CHECK(s == NEURONOS_AGENT_ACTION, "after an abort the next turn calls the tool again (%d)", s);
+    neuronos_agent_end(ag);
+
+    /* a step cut off by n_predict: an invalid step, the model is told */
+    sp.n_predict = 6;
+    CHECK(neuronos_agent_begin(ag, msgs, 1, NULL, NULL, &sp, &ap) == NEURONOS_OK, "begin 4");
+    s = run_to_event(ag, &r, NULL, NULL);
+    char *kind = json_get(r->event, "$.kind"), *err = json_get(r->event, "$.error");
+    CHECK(s == NEURONOS_AGENT_EVENT && kind && !strcmp(kind, "invalid") && err && strstr(err, "cut off"), "cut off: state %d %s", s, r->event);
+    free(kind);
+    free(err);
+    neuronos_agent_end(ag);
+out:
+    free(user);
+    free(out1);
+    free(out2);
+    neuronos_agent_free(ag);
+    neuronos_engine_free(eng);
+}
+
 void test_agent(void) {
     test_toolset_schemas();
+    test_agent_scripted();
     test_agent_grammar_random();
 }

@@ -6,6 +6,7 @@
  * silently). Ends with the plain line "N passed, N failed". */
 #define _GNU_SOURCE
 #include <math.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -439,19 +440,31 @@ static void test_abort(void) {
     free(model);
 }
 
+/* NEURONOS_C_TESTS=agent,calc runs only those groups (names below); default: all. */
+static bool want(const char *group) {
+    const char *only = getenv("NEURONOS_C_TESTS");
+    if (!only || !only[0]) return true;
+    size_t n = strlen(group);
+    for (const char *p = only; (p = strstr(p, group)) != NULL; p += n)
+        if ((p == only || p[-1] == ',') && (p[n] == 0 || p[n] == ',')) return true;
+    return false;
+}
+
 int main(void) {
-    test_status_codes();
-    test_utf8();
-    test_strbuf();
-    test_gguf_check();
-    test_json_messages();
-    test_sampling_validate();
-    test_engine();
-    test_abort();
+    if (want("core")) {
+        test_status_codes();
+        test_utf8();
+        test_strbuf();
+        test_gguf_check();
+        test_json_messages();
+        test_sampling_validate();
+        test_engine();
+        test_abort();
+    }
     /* other test files (declared in check.h) */
-    test_calc();
-    test_agent();
-    test_memory();
+    if (want("calc")) test_calc();
+    if (want("agent")) test_agent();
+    if (want("memory")) test_memory();
     printf("core: %d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
 }

@@ -197,7 +197,7 @@ describe('the agent in Chromium (agent-scripted fixture)', () => {
   test('a step cut off by the token limit is an invalid step the model is told about', async () => {
     const page = await apiPage(env.plain().url);
     const r = await turn(page, script('calculator').user, { maxTokens: 6, maxSteps: 2 });
-    assert.ok(r.steps.filter((e: any) => e.kind === 'invalid').length >= 1, JSON.stringify(r.steps));
+    assert.ok(r.steps.filter((e: any) => e.kind === 'invalid').length >= 1, JSON.stringify(r));
     assert.match(r.steps.find((e: any) => e.kind === 'invalid').error, /cut off/);
     assert.equal(r.agentFinish, 'step_limit');
     await page.close();
@@ -255,12 +255,14 @@ describe('<neuronos-chat> agent steps with the real worker', () => {
       });
     });
     await send(page, script('page_tool').user);
-    // the confirmation takes the focus; Enter on it allows the call (keyboard only)
+    // the confirmation takes the focus; Tab reaches Allow, Enter presses it (keyboard only)
     await page.waitForSelector('neuronos-chat [part~="confirm"]');
     await page.waitForFunction(() => {
       const a = document.querySelector('neuronos-chat')!.shadowRoot!.activeElement;
       return !!a && !!a.closest('[part~="confirm"]');
     });
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.querySelector('neuronos-chat')!.shadowRoot!.activeElement?.getAttribute('part')), 'allow-button');
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => (window as any).events.filter((e: any) => e.type === 'neuronos-message' && e.detail.role === 'assistant').length >= 1);
     assert.deepEqual(await replies(page), [answerOf('page_tool')]);
