@@ -101,6 +101,9 @@ export interface ChatOptions extends GenerateOptions {
   onToolCall?: (call: ToolCallRequest) => boolean | Promise<boolean>;
   /** The agent's name: its private folder for the file tools (default "default"). */
   agent?: string;
+  /** Things the visitor should know: older turns left the model's context (`context_trimmed`),
+   *  the message was cut to fit (`message_truncated`). */
+  onNotice?: (n: { code: string; message: string }) => void;
   /** Default wait for a page tool's handler, ms (default 30 000); a tool's own timeoutMs wins. */
   toolTimeoutMs?: number;
   /** Limits of one step's JSON (tests and small models). */
@@ -126,6 +129,12 @@ interface Pending {
   onEvent?: (event: keyof EventMap, data: EventMap[keyof EventMap]) => void;
   /** The worker asks this request's side something (tool approval, a page tool). */
   onCall?: (msg: CallMessage) => Promise<unknown>;
+}
+
+/** A new conversation id: the time and a random part (no personal data). */
+function newConversationId(): string {
+  const rnd = typeof crypto !== 'undefined' && crypto.getRandomValues ? Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, '0')).join('') : Math.random().toString(16).slice(2, 14);
+  return `${new Date().toISOString().slice(0, 19)}-${rnd}`;
 }
 
 const defaultWorkerUrl = (): URL => new URL('./neuronos-inference-worker.js', import.meta.url);
@@ -164,6 +173,8 @@ export class NeuronOS {
   private disposed = false;
   private info: ModelInfo | null = null;
   private pageTools = new Map<string, PageTool>();
+  /** Recall memory's id of the current conversation. */
+  conversation = newConversationId();
 
   private constructor(worker: Worker, ready: ReadyMessage, opts: NeuronOSOptions) {
     this.worker = worker;
@@ -431,7 +442,7 @@ export class NeuronOS {
    * The conversation is kept in `history` (a stopped reply is kept with the text it had).
    */
   chat(message: string, opts: ChatOptions = {}): TokenStream & { readonly result: Promise<ChatResult> } {
-    const { signal, systemPrompt, template, tools, maxSteps, onStep, onThought, onToolCall, agent, toolTimeoutMs, maxThoughtChars, maxAnswerChars, maxStringChars, maxArrayItems, ...sampling } = opts;
+    const { signal, systemPrompt, template, tools, maxSteps, onStep, onThought, onToolCall, onNotice, agent, toolTimeoutMs, maxThoughtChars, maxAnswerChars, maxStringChars, maxArrayItems, ...sampling } = opts;
     const user: ChatMessage = { role: 'user', content: message };
     let builtins: string[];
     try {
@@ -442,18 +453,8 @@ export class NeuronOS {
       result.catch(() => undefined);
       return { result, abort: () => undefined, [Symbol.asyncIterator]: async function* () { throw err; } };
     }
-    if (builtins.length === 0 && this.pageTools.size === 0) {
-      const messages: ChatMessage[] = [...(systemPrompt ? [{ role: 'system' as const, content: systemPrompt }] : []), ...this.history, user];
-      const s = this.stream('chat', { messages, template, sampling }, signal);
-      s.result.then(
-        (r) => {
-          this.history.push(user, { role: 'assistant', content: r.text });
-        },
-        () => undefined,
-      );
-      return s;
-    }
-    const pageTools = new Map(this.pageTools);
+    const plain = builtins.length === 0 && this.pageTools.size === 0;
+    const pageTools = new Map(plain ? [] : this.pageTools);
     const specs: AgentArgs['tools'] = [
       ...builtins,
       ...[...pageTools.values()].map((t) => ({ name: t.name, description: t.description ?? '', parameters: t.parameters ?? { type: 'object' as const, properties: {} }, confirm: t.confirm === true, ...(t.timeoutMs ? { timeoutMs: t.timeoutMs } : {}) })),
@@ -471,10 +472,13 @@ export class NeuronOS {
       maxAnswerChars,
       maxStringChars,
       maxArrayItems,
+      conversation: this.conversation,
+      plain,
     };
     const s = this.stream('agent', args, signal, {
       onEvent: (event, data) => {
-        if (event === 'step') onStep?.(data as AgentStepEvent);
+        if (event === 'notice') onNotice?.(data as EventMap['notice']);
+        else if (event === 'step') onStep?.(data as AgentStepEvent);
         else if (event === 'thought') onThought?.((data as EventMap['thought']).step, (data as EventMap['thought']).piece);
       },
       onCall: async (call) => {
@@ -521,9 +525,10 @@ export class NeuronOS {
     return this.request('builtinTools', {}).promise;
   }
 
-  /** Clears the conversation kept for `chat()`. */
+  /** Clears the conversation kept for `chat()` (a new conversation id for recall memory). */
   resetChat(): void {
     this.history = [];
+    this.conversation = newConversationId();
   }
 
   /** Stops every running generation. */

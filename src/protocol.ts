@@ -122,6 +122,10 @@ export interface AgentArgs {
   agent?: string;
   /** Default wait for a page tool (ms, default 30 000); a tool's own timeoutMs wins. */
   toolTimeoutMs?: number;
+  /** Recall memory's conversation id (default "default"). */
+  conversation?: string;
+  /** A plain chat turn through the same context management and memory: no tools, no JSON. */
+  plain?: boolean;
 }
 
 export interface AgentResult extends GenerationResult {

@@ -101,7 +101,10 @@
  *                                                                 next turns
  *   int   neuronos_wasm_agent_begin(const char *messages_json, const char *options_json)
  *                                  options: {system, template, maxSteps, maxThoughtChars,
- *                                  maxAnswerChars, maxStringChars, maxArrayItems}
+ *                                  maxAnswerChars, maxStringChars, maxArrayItems,
+ *                                  conversation, plain, reserveTokens}
+ *   const char *neuronos_wasm_agent_notice(void)                   borrowed; what the last begin
+ *                                                                 changed to fit the context
  *   int   neuronos_wasm_agent_step(int max_tokens)
  *   neuronos_agent_result *neuronos_wasm_agent_result(void)        borrowed, static (layout below)
  *   int   neuronos_wasm_agent_observe(const char *result_json, const char *error)
@@ -197,6 +200,8 @@ neuronos_status neuronos_engine_load_mapped(neuronos_engine *eng, const char *co
 /* Frees the model and its context; the engine stays usable. */
 void neuronos_engine_unload(neuronos_engine *eng);
 bool neuronos_engine_has_model(const neuronos_engine *eng);
+/* The context size in tokens of the loaded model's context (0 without a model). */
+int32_t neuronos_engine_n_ctx(const neuronos_engine *eng);
 
 /* Model metadata as a JSON object (owned):
  * {"name","architecture","description","n_params","size_bytes","n_vocab","n_ctx_train","n_ctx",
@@ -357,10 +362,15 @@ char *neuronos_toolset_describe(const neuronos_toolset *ts);
 neuronos_status neuronos_toolset_check_args(const neuronos_toolset *ts, const char *name, const char *args_json,
                                             char *why, size_t why_size);
 
-/* Runs a tool the core implements (calculator; the memory tools once the store is open).
- * *result_json (owned) is the result as JSON. A tool error is INVALID_ARGUMENT with `why` written
+typedef struct neuronos_memory neuronos_memory; /* memory.c, below */
+/* Runs a tool the core implements: the calculator, and the five memory tools against `mem`
+ * (borrowed; NULL: they fail with NOT_INITIALIZED, "no memory store is open").
+ * *result_json (owned) is the result as JSON: the calculator's number; core_memory_* the block
+ * {"label","text"} after the change; archival_memory_insert {"id"}; the searches their JSON
+ * arrays (memory.c). A tool error is INVALID_ARGUMENT (or the store's code) with `why` written
  * for the model; NOT_IMPLEMENTED when the core does not run this tool (the caller does). */
-neuronos_status neuronos_tools_run_core(const char *name, const char *args_json, char **result_json, char *why,
+neuronos_status neuronos_tools_run_core(const char *name, const char *args_json, neuronos_memory *mem,
+                                        const char *conversation_id, char **result_json, char *why,
                                         size_t why_size);
 
 /* ---------------------------------------------------------------- agent (agent.c) ------ */
@@ -376,6 +386,11 @@ typedef struct neuronos_agent neuronos_agent;
 typedef struct neuronos_agent_params {
     int32_t max_steps; /* model outputs per turn; default 8 */
     neuronos_agent_limits limits;
+    const char *conversation_id; /* recall memory's conversation (copied at begin); NULL: "default" */
+    bool plain;                  /* no tools, no JSON: the model's reply is the answer (a plain chat
+                                    turn with the same context management and memory) */
+    int32_t reserve_tokens;      /* context kept free for a step's output when the history is
+                                    trimmed; <= 0: min(n_predict, n_ctx / 2) */
 } neuronos_agent_params;
 
 neuronos_agent_params neuronos_agent_default_params(void);
@@ -436,6 +451,20 @@ neuronos_status neuronos_agent_step(neuronos_agent *ag, int32_t max_tokens, cons
  * (step limit). The abort flag, if set while the tool ran, ends the turn as aborted. */
 neuronos_status neuronos_agent_observe(neuronos_agent *ag, const char *result_json, const char *error);
 void neuronos_agent_end(neuronos_agent *ag);
+/* Attaches a memory store (borrowed; NULL detaches): the five memory tools run against it, core
+ * memory goes into the system message, and every user message and answer is added to recall
+ * memory under the conversation id of the turn (agent options). */
+void neuronos_agent_set_memory(neuronos_agent *ag, neuronos_memory *mem);
+
+/* What the last begin had to change to fit the context, for the visitor (borrowed; "" when
+ * nothing): older turns left the prompt (they stay in recall memory) or the message was cut. */
+const char *neuronos_agent_notice(const neuronos_agent *ag);
+/* Context management: every step's prompt is the system message (site prompt, step format and
+ * tools, core memory as it was when the turn began, and, when older turns were dropped, a line
+ * saying how many and how they began) + the most recent messages that fit in the context minus
+ * `reserve_tokens` + this turn's steps. Dropped turns stay in recall memory (conversation_search
+ * finds them). A user message longer than the room left is cut, with a notice. */
+
 /* The system message the agent would use (owned), for inspection and tests. */
 char *neuronos_agent_system_text(neuronos_agent *ag, const char *system_prompt);
 

@@ -17,6 +17,7 @@
 struct neuronos_agent {
     neuronos_engine *eng;
     neuronos_toolset *tools;
+    neuronos_memory *mem; /* borrowed, may be NULL */
     char err[1024];
 
     /* the turn */
@@ -28,6 +29,14 @@ struct neuronos_agent {
     neuronos_agent_params ap;
     int32_t step, finish;
     char *pending_tool; /* the ACTION waiting for its observation */
+    char *conversation_id;
+    char *site_prompt;   /* the site's system prompt */
+    char *core_snapshot; /* core memory when the turn began (stable for the turn's KV prefix) */
+    size_t turn_start;   /* index in roles/contents of this turn's user message */
+    size_t first_kept;   /* first history message still in the prompt (1 = none dropped) */
+    strbuf dropped;      /* how the dropped user messages began */
+    int32_t n_dropped;
+    char notice[512];
 
     /* the step being generated */
     strbuf raw;
@@ -80,6 +89,14 @@ void neuronos_agent_end(neuronos_agent *ag) {
     clear_msgs(ag);
     free(ag->template_override);
     ag->template_override = NULL;
+    free(ag->conversation_id);
+    ag->conversation_id = NULL;
+    free(ag->site_prompt);
+    ag->site_prompt = NULL;
+    free(ag->core_snapshot);
+    ag->core_snapshot = NULL;
+    strbuf_clear(&ag->dropped);
+    ag->n_dropped = 0;
     free(ag->pending_tool);
     ag->pending_tool = NULL;
     ag->active = ag->done = ag->awaiting = ag->need_begin = false;
@@ -92,6 +109,7 @@ void neuronos_agent_free(neuronos_agent *ag) {
     free(ag->roles);
     free(ag->contents);
     strbuf_free(&ag->raw);
+    strbuf_free(&ag->dropped);
     strbuf_free(&ag->thought);
     strbuf_free(&ag->answer);
     strbuf_free(&ag->event);
@@ -100,7 +118,12 @@ void neuronos_agent_free(neuronos_agent *ag) {
 }
 
 const char *neuronos_agent_last_error(const neuronos_agent *ag) { return ag ? ag->err : ""; }
+const char *neuronos_agent_notice(const neuronos_agent *ag) { return ag ? ag->notice : ""; }
 neuronos_toolset *neuronos_agent_tools(neuronos_agent *ag) { return ag ? ag->tools : NULL; }
+
+void neuronos_agent_set_memory(neuronos_agent *ag, neuronos_memory *mem) {
+    if (ag) ag->mem = mem;
+}
 
 neuronos_status neuronos_agent_set_tools(neuronos_agent *ag, const char *tools_json) {
     if (!ag) return NEURONOS_ERR_INVALID_ARGUMENT;
@@ -131,11 +154,15 @@ static bool push_msg(neuronos_agent *ag, const char *role, const char *content) 
     return true;
 }
 
-char *neuronos_agent_system_text(neuronos_agent *ag, const char *system_prompt) {
+/* The system message: site prompt, step format and tools (agent mode), core memory, and the
+ * line about dropped turns. Owned; NULL when out of memory; "" when there is nothing to say. */
+static char *system_text(neuronos_agent *ag, const char *system_prompt, const char *core_json, bool plain) {
     strbuf b = {0};
     if (system_prompt && system_prompt[0]) strbuf_printf(&b, "%s\n\n", system_prompt);
     const int n = neuronos_toolset_count(ag->tools);
-    if (n > 0) {
+    if (plain) {
+        /* no format to explain */
+    } else if (n > 0) {
         strbuf_puts(&b,
                     "You can use tools. Reply to every message with exactly one JSON object and nothing else, in one "
                     "of two forms:\n"
@@ -152,32 +179,170 @@ char *neuronos_agent_system_text(neuronos_agent *ag, const char *system_prompt) 
                     "Reply to every message with exactly one JSON object and nothing else: "
                     "{\"thought\": \"<your reasoning>\", \"answer\": \"<your reply to the user>\"}\n");
     }
+    if (core_json && strcmp(core_json, "[]") != 0) {
+        /* [{"label","text",…}] → "[label]\ntext" lines */
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(neuronos_json_db(), "SELECT json_extract(value,'$.label'), json_extract(value,'$.text') FROM json_each(?1)", -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, core_json, -1, SQLITE_STATIC);
+            bool any = false;
+            while (sqlite3_step(st) == SQLITE_ROW) {
+                if (!any) strbuf_puts(&b, b.len ? "\nCore memory (what you know about the user and yourself; always shown):\n"
+                                                : "Core memory (what you know about the user and yourself; always shown):\n");
+                any = true;
+                const char *t = (const char *)sqlite3_column_text(st, 1);
+                strbuf_printf(&b, "[%s]\n%s\n", (const char *)sqlite3_column_text(st, 0), t && t[0] ? t : "(empty)");
+            }
+            sqlite3_finalize(st);
+        }
+    }
+    if (ag->n_dropped > 0) {
+        strbuf_printf(&b, "\n%d earlier message%s of this conversation no longer fit in your prompt%s; they began: %s\n",
+                      (int)ag->n_dropped, ag->n_dropped == 1 ? "" : "s",
+                      neuronos_toolset_has(ag->tools, "conversation_search") ? " (conversation_search finds them)" : "",
+                      ag->dropped.s ? ag->dropped.s : "");
+    }
     if (b.oom) {
         strbuf_free(&b);
         return NULL;
     }
+    /* trailing blank lines would only cost tokens */
+    while (b.len > 0 && b.s[b.len - 1] == '\n') b.s[--b.len] = 0;
     return strbuf_take(&b);
+}
+
+char *neuronos_agent_system_text(neuronos_agent *ag, const char *system_prompt) {
+    return system_text(ag, system_prompt, ag->core_snapshot, ag->ap.plain);
+}
+
+/* Notes how a dropped user message began (the running summary line keeps the last few). */
+static void note_dropped(neuronos_agent *ag, const char *role, const char *content) {
+    ag->n_dropped++;
+    if (strcmp(role, "user") != 0) return;
+    char snip[80];
+    size_t n = strlen(content);
+    size_t take = n > 60 ? neuronos_utf8_complete_prefix(content, 60) : n;
+    snprintf(snip, sizeof snip, "\"%.*s%s\"", (int)take, content, take < n ? "…" : "");
+    for (char *c = snip; *c; c++)
+        if (*c == '\n' || *c == '\r') *c = ' ';
+    if (ag->dropped.len) strbuf_puts(&ag->dropped, " | ");
+    strbuf_puts(&ag->dropped, snip);
+    /* keep the summary short: the last ~400 bytes */
+    if (ag->dropped.len > 400) {
+        const char *cut = strstr(ag->dropped.s + ag->dropped.len - 400, " | ");
+        if (cut) strbuf_consume(&ag->dropped, (size_t)(cut + 3 - ag->dropped.s));
+    }
+}
+
+/* The messages of this step's prompt: system (rebuilt) + the kept history + this turn. */
+static neuronos_status build_prompt(neuronos_agent *ag, neuronos_chat_message **out, size_t *n_out, char **sys_out) {
+    *sys_out = system_text(ag, ag->site_prompt, ag->core_snapshot, ag->ap.plain);
+    if (!*sys_out) return NEURONOS_ERR_OUT_OF_MEMORY;
+    neuronos_chat_message *msgs = malloc((ag->n_msgs + 1) * sizeof *msgs);
+    if (!msgs) return NEURONOS_ERR_OUT_OF_MEMORY;
+    size_t n = 0;
+    if ((*sys_out)[0]) msgs[n++] = (neuronos_chat_message){"system", *sys_out};
+    for (size_t i = ag->first_kept; i < ag->n_msgs; i++) msgs[n++] = (neuronos_chat_message){ag->roles[i], ag->contents[i]};
+    *out = msgs;
+    *n_out = n;
+    return NEURONOS_OK;
+}
+
+/* Tokens of the prompt these messages make. */
+static neuronos_status count_tokens(neuronos_agent *ag, const neuronos_chat_message *msgs, size_t n, int32_t *count) {
+    char *text = NULL;
+    neuronos_status st = neuronos_engine_apply_template(ag->eng, ag->template_override, msgs, n, true, &text);
+    if (st != NEURONOS_OK) return st;
+    int32_t *toks = NULL;
+    st = neuronos_engine_tokenize(ag->eng, text, false, &toks, count);
+    free(text);
+    free(toks);
+    return st;
+}
+
+/* Makes the prompt fit: drops the oldest history (kept in recall memory), then cuts this turn's
+ * user message. */
+static neuronos_status fit_context(neuronos_agent *ag) {
+    const int32_t n_ctx = neuronos_engine_n_ctx(ag->eng);
+    int32_t reserve = ag->ap.reserve_tokens > 0 ? ag->ap.reserve_tokens : (ag->sp.n_predict < n_ctx / 2 ? ag->sp.n_predict : n_ctx / 2);
+    if (reserve < 1) reserve = 1;
+    for (int guard = 0; guard < 10000; guard++) {
+        neuronos_chat_message *msgs;
+        size_t n;
+        char *sys;
+        neuronos_status st = build_prompt(ag, &msgs, &n, &sys);
+        int32_t count = 0;
+        if (st == NEURONOS_OK) st = count_tokens(ag, msgs, n, &count);
+        free(msgs);
+        free(sys);
+        if (st != NEURONOS_OK) return fail(ag, st, "%s", neuronos_engine_last_error(ag->eng));
+        if (count + reserve <= n_ctx) return NEURONOS_OK;
+        if (ag->first_kept < ag->turn_start) {
+            /* drop the oldest message; never leave an assistant message first */
+            note_dropped(ag, ag->roles[ag->first_kept], ag->contents[ag->first_kept]);
+            ag->first_kept++;
+            while (ag->first_kept < ag->turn_start && strcmp(ag->roles[ag->first_kept], "user") != 0) {
+                note_dropped(ag, ag->roles[ag->first_kept], ag->contents[ag->first_kept]);
+                ag->first_kept++;
+            }
+            snprintf(ag->notice, sizeof ag->notice,
+                     "%d earlier message%s left the model's context (still in memory, searchable)", (int)ag->n_dropped,
+                     ag->n_dropped == 1 ? "" : "s");
+            continue;
+        }
+        /* only this turn is left: cut the user's message (steps of this turn are never cut) */
+        char *u = ag->contents[ag->turn_start];
+        size_t len = strlen(u);
+        const size_t excess_bytes = (size_t)(count + reserve - n_ctx) * 4 + 32;
+        static const char MARK[] = " […cut: too long for the context]";
+        if (ag->n_msgs > ag->turn_start + 1 || len <= sizeof MARK + 16) {
+            return fail(ag, NEURONOS_ERR_CONTEXT_FULL,
+                        "the conversation does not fit in the context (%d tokens, %d kept free for the reply); raise "
+                        "the context size",
+                        (int)count, (int)reserve);
+        }
+        size_t keep = len > excess_bytes + sizeof MARK ? len - excess_bytes - sizeof MARK : 16;
+        keep = neuronos_utf8_complete_prefix(u, keep);
+        char *cut = malloc(keep + sizeof MARK);
+        if (!cut) return fail(ag, NEURONOS_ERR_OUT_OF_MEMORY, "out of memory");
+        memcpy(cut, u, keep);
+        memcpy(cut + keep, MARK, sizeof MARK);
+        free(u);
+        ag->contents[ag->turn_start] = cut;
+        snprintf(ag->notice, sizeof ag->notice, "your message was too long for the model's context and was cut to %zu of %zu bytes",
+                 keep, len);
+    }
+    return fail(ag, NEURONOS_ERR_CONTEXT_FULL, "the conversation does not fit in the context");
 }
 
 /* Starts the generation of the current step over the conversation so far. */
 static neuronos_status begin_step(neuronos_agent *ag) {
-    neuronos_chat_message *msgs = malloc(ag->n_msgs * sizeof *msgs);
-    if (!msgs) return fail(ag, NEURONOS_ERR_OUT_OF_MEMORY, "out of memory");
-    for (size_t i = 0; i < ag->n_msgs; i++) {
-        msgs[i].role = ag->roles[i];
-        msgs[i].content = ag->contents[i];
-    }
-    char *g = neuronos_toolset_grammar(ag->tools, &ag->ap.limits);
-    neuronos_status st = g ? neuronos_engine_set_grammar(ag->eng, g) : NEURONOS_ERR_OUT_OF_MEMORY;
+    neuronos_status st = fit_context(ag);
+    if (st != NEURONOS_OK) return st;
+    neuronos_chat_message *msgs;
+    size_t n;
+    char *sys;
+    st = build_prompt(ag, &msgs, &n, &sys);
+    if (st != NEURONOS_OK) return fail(ag, st, "out of memory");
+    char *g = ag->ap.plain ? NULL : neuronos_toolset_grammar(ag->tools, &ag->ap.limits);
+    st = ag->ap.plain ? NEURONOS_OK : g ? neuronos_engine_set_grammar(ag->eng, g) : NEURONOS_ERR_OUT_OF_MEMORY;
     free(g);
-    if (st == NEURONOS_OK) st = neuronos_chat_begin(ag->eng, msgs, ag->n_msgs, ag->template_override, &ag->sp);
+    if (st == NEURONOS_OK) st = neuronos_chat_begin(ag->eng, msgs, n, ag->template_override, &ag->sp);
     neuronos_engine_set_grammar(ag->eng, NULL); /* only agent steps are constrained */
     free(msgs);
+    free(sys);
     if (st != NEURONOS_OK) return fail(ag, st, "%s", neuronos_engine_last_error(ag->eng));
     strbuf_clear(&ag->raw);
     ag->thought_sent = ag->answer_sent = 0;
     ag->need_begin = false;
     return NEURONOS_OK;
+}
+
+/* Adds a message to recall memory (when a store is attached). A failure is not the turn's: it
+ * becomes the notice. */
+static void remember(neuronos_agent *ag, const char *role, const char *content) {
+    if (!ag->mem || !content) return;
+    if (neuronos_memory_recall_add(ag->mem, ag->conversation_id ? ag->conversation_id : "default", role, content, 0, NULL) != NEURONOS_OK)
+        snprintf(ag->notice, sizeof ag->notice, "could not save the message in memory: %s", neuronos_memory_last_error(ag->mem));
 }
 
 neuronos_status neuronos_agent_begin(neuronos_agent *ag, const neuronos_chat_message *msgs, size_t n_msgs,
@@ -197,22 +362,33 @@ neuronos_status neuronos_agent_begin(neuronos_agent *ag, const neuronos_chat_mes
         l->max_array_items < 1 || l->max_array_items > 256)
         return fail(ag, NEURONOS_ERR_INVALID_ARGUMENT, "agent limits out of range");
     ag->sp = sp ? *sp : neuronos_sampling_default_params();
-    char *sys = neuronos_agent_system_text(ag, system_prompt);
-    bool ok = sys && push_msg(ag, "system", sys);
-    free(sys);
+    if (ag->ap.plain && neuronos_toolset_count(ag->tools) > 0)
+        return fail(ag, NEURONOS_ERR_INVALID_ARGUMENT, "a plain turn has no tools");
+    bool ok = true;
     for (size_t i = 0; ok && i < n_msgs; i++) {
         if (strcmp(msgs[i].role, "system") == 0) continue; /* the agent writes the system message */
         ok = push_msg(ag, msgs[i].role, msgs[i].content);
     }
+    ag->ap.conversation_id = NULL; /* borrowed by the caller; our copy is ag->conversation_id */
+    ok = ok && (ag->conversation_id = strdup(ap && ap->conversation_id && ap->conversation_id[0] ? ap->conversation_id : "default")) != NULL;
+    ok = ok && (ag->site_prompt = strdup(system_prompt ? system_prompt : "")) != NULL;
     if (ok && template_override && template_override[0]) ok = (ag->template_override = strdup(template_override)) != NULL;
+    if (ok && ag->mem) {
+        if (neuronos_memory_core_get_all(ag->mem, &ag->core_snapshot) != NEURONOS_OK) ag->core_snapshot = NULL;
+    }
     if (!ok) {
         neuronos_agent_end(ag);
         return fail(ag, NEURONOS_ERR_OUT_OF_MEMORY, "out of memory");
     }
+    ag->turn_start = ag->n_msgs - 1;
+    ag->first_kept = 0;
+    ag->notice[0] = 0;
     ag->step = 0;
     ag->finish = NEURONOS_AGENT_FINISH_NONE;
     ag->active = true;
     neuronos_status st = begin_step(ag);
+    /* the user's message goes to recall memory once the turn has started (as it was sent) */
+    if (st == NEURONOS_OK) remember(ag, "user", msgs[n_msgs - 1].content);
     if (st != NEURONOS_OK) {
         char keep[sizeof ag->err];
         memcpy(keep, ag->err, sizeof keep);
@@ -450,6 +626,7 @@ static neuronos_status step_finished(neuronos_agent *ag, int32_t gen_finish, boo
         rc = fail(ag, NEURONOS_ERR_OUT_OF_MEMORY, "out of memory");
     } else if (valid && answer) {
         set_event(ag, "answer", thought, NULL, NULL, NULL, answer, ag->raw.s);
+        remember(ag, "assistant", answer);
         end_turn(ag, NEURONOS_AGENT_FINISH_ANSWER);
         ag->res.state = NEURONOS_AGENT_DONE;
     } else if (!valid && answer_started && gen_finish == NEURONOS_FINISH_LENGTH) {
@@ -468,6 +645,7 @@ static neuronos_status step_finished(neuronos_agent *ag, int32_t gen_finish, boo
         strbuf_json_str(&kept, a.s ? a.s : "");
         strbuf_puts(&kept, "}");
         set_event(ag, "answer", thought, NULL, NULL, "the reply was cut off at the token limit", a.s ? a.s : "", kept.s);
+        remember(ag, "assistant", a.s ? a.s : "");
         strbuf_free(&a);
         strbuf_free(&kept);
         end_turn(ag, NEURONOS_AGENT_FINISH_LENGTH);
@@ -557,7 +735,11 @@ neuronos_status neuronos_agent_step(neuronos_agent *ag, int32_t max_tokens, cons
     r->n_generated = g->n_generated;
     if (g->piece_len > 0) strbuf_put(&ag->raw, g->piece, (size_t)g->piece_len);
     bool answer_started = false;
-    stream_fields(ag, &answer_started);
+    if (ag->ap.plain) {
+        if (g->piece_len > 0) strbuf_put(&ag->answer, g->piece, (size_t)g->piece_len);
+    } else {
+        stream_fields(ag, &answer_started);
+    }
     if (g->state != NEURONOS_GEN_DONE) {
         r->state = g->state == NEURONOS_GEN_PROMPT ? NEURONOS_AGENT_PROMPT : NEURONOS_AGENT_TOKEN;
     } else if (g->finish == NEURONOS_FINISH_ABORTED) {
@@ -565,6 +747,14 @@ neuronos_status neuronos_agent_step(neuronos_agent *ag, int32_t max_tokens, cons
         r->state = NEURONOS_AGENT_DONE;
     } else if (g->finish == NEURONOS_FINISH_CONTEXT_FULL) {
         end_turn(ag, NEURONOS_AGENT_FINISH_CONTEXT_FULL);
+        r->state = NEURONOS_AGENT_DONE;
+    } else if (ag->ap.plain) {
+        /* a plain turn: the reply is the answer */
+        const char *text = ag->raw.s ? ag->raw.s : "";
+        set_event(ag, "answer", "", NULL, NULL, g->finish == NEURONOS_FINISH_LENGTH ? "the reply was cut off at the token limit" : NULL,
+                  text, text);
+        remember(ag, "assistant", text);
+        end_turn(ag, g->finish == NEURONOS_FINISH_LENGTH ? NEURONOS_AGENT_FINISH_LENGTH : NEURONOS_AGENT_FINISH_ANSWER);
         r->state = NEURONOS_AGENT_DONE;
     } else {
         st = step_finished(ag, g->finish, answer_started);

@@ -173,6 +173,8 @@ void neuronos_engine_free(neuronos_engine *eng) {
 
 bool neuronos_engine_has_model(const neuronos_engine *eng) { return eng && eng->model && eng->ctx; }
 
+int32_t neuronos_engine_n_ctx(const neuronos_engine *eng) { return neuronos_engine_has_model(eng) ? (int32_t)llama_n_ctx(eng->ctx) : 0; }
+
 /* --------------------------------------------------------------------------- loading ---- */
 
 static struct llama_model_params model_params_mode(enum llama_load_mode mode) {

@@ -643,20 +643,90 @@ bool neuronos_toolset_is_builtin(const neuronos_toolset *ts, const char *name) {
 
 /* ------------------------------------------------------------- tools the core runs --- */
 
-neuronos_status neuronos_tools_run_core(const char *name, const char *args_json, char **result_json, char *why,
-                                        size_t why_size) {
+/* Arguments of a call as columns: json_extract(args, '$.<k>') for up to four keys (owned or NULL). */
+static bool get_args(const char *args_json, const char *const *keys, int n, char **out) {
+    sqlite3 *db = neuronos_json_db();
+    for (int i = 0; i < n; i++) out[i] = NULL;
+    if (!db) return false;
+    bool ok = true;
+    for (int i = 0; i < n && ok; i++) {
+        char path[80];
+        snprintf(path, sizeof path, "$.\"%s\"", keys[i]);
+        sqlite3_stmt *st = q(db, "SELECT CASE WHEN json_type(j, ?2) IN ('array','object') THEN json(json_extract(j, ?2)) "
+                                 "ELSE json_extract(j, ?2) END FROM (SELECT CASE WHEN json_valid(?1) THEN ?1 ELSE '{}' END AS j)",
+                             args_json ? args_json : "", NULL);
+        if (!st) return false;
+        sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+            out[i] = dup_text(sqlite3_column_text(st, 0));
+            ok = out[i] != NULL;
+        }
+        sqlite3_finalize(st);
+    }
+    return ok;
+}
+
+static neuronos_status ok_json(char **result_json, const char *json) {
+    *result_json = strdup(json);
+    return *result_json ? NEURONOS_OK : NEURONOS_ERR_OUT_OF_MEMORY;
+}
+
+static neuronos_status run_memory_tool(const char *name, const char *args_json, neuronos_memory *mem,
+                                       const char *conversation_id, char **result_json, char *why, size_t why_size) {
+    (void)conversation_id;
+    static const char *const keys[] = {"label", "text", "old_text", "new_text", "tags", "query", "limit"};
+    char *a[7];
+    if (!get_args(args_json, keys, 7, a)) {
+        snprintf(why, why_size, "out of memory");
+        return NEURONOS_ERR_OUT_OF_MEMORY;
+    }
+    const char *label = a[0], *text = a[1], *old_text = a[2], *new_text = a[3], *tags = a[4], *query = a[5];
+    const int limit = a[6] ? atoi(a[6]) : 5;
+    neuronos_status rc;
+    char *out = NULL;
+    int64_t id = 0;
+    if (!strcmp(name, "core_memory_append")) {
+        rc = neuronos_memory_core_append(mem, label, text);
+        if (rc == NEURONOS_OK) rc = neuronos_memory_core_get(mem, label, &out);
+    } else if (!strcmp(name, "core_memory_replace")) {
+        rc = neuronos_memory_core_replace(mem, label, old_text, new_text);
+        if (rc == NEURONOS_OK) rc = neuronos_memory_core_get(mem, label, &out);
+    } else if (!strcmp(name, "archival_memory_insert")) {
+        rc = neuronos_memory_archival_insert(mem, text, tags, 0, &id);
+    } else if (!strcmp(name, "archival_memory_search")) {
+        rc = neuronos_memory_archival_search(mem, query, limit > 0 && limit <= 20 ? limit : 5, &out);
+    } else {
+        rc = neuronos_memory_recall_search(mem, query, NULL, limit > 0 && limit <= 20 ? limit : 5, &out);
+    }
+    if (rc != NEURONOS_OK) {
+        snprintf(why, why_size, "%s", neuronos_memory_last_error(mem));
+    } else if (!strcmp(name, "archival_memory_insert")) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "{\"id\":%lld}", (long long)id);
+        rc = ok_json(result_json, buf);
+    } else if (!strncmp(name, "core_memory_", 12)) {
+        /* the block as it is now, so the model sees the effect */
+        sqlite3_stmt *st = q(neuronos_json_db(), "SELECT json_object('label', ?1, 'text', ?2)", label, out);
+        rc = st && sqlite3_step(st) == SQLITE_ROW ? ok_json(result_json, (const char *)sqlite3_column_text(st, 0)) : NEURONOS_ERR_OUT_OF_MEMORY;
+        if (st) sqlite3_finalize(st);
+    } else {
+        *result_json = out;
+        out = NULL;
+    }
+    free(out);
+    for (int i = 0; i < 7; i++) free(a[i]);
+    return rc;
+}
+
+neuronos_status neuronos_tools_run_core(const char *name, const char *args_json, neuronos_memory *mem,
+                                        const char *conversation_id, char **result_json, char *why, size_t why_size) {
     *result_json = NULL;
     why[0] = 0;
     if (!name) return NEURONOS_ERR_INVALID_ARGUMENT;
     if (!strcmp(name, "calculator")) {
-        sqlite3 *db = neuronos_json_db();
-        if (!db) return NEURONOS_ERR_OUT_OF_MEMORY;
-        sqlite3_stmt *st = q(db, "SELECT json_extract(j, '$.expression') FROM (SELECT CASE WHEN json_valid(?1) "
-                                 "THEN ?1 ELSE '{}' END AS j) WHERE json_type(j, '$.expression') = 'text'",
-                             args_json ? args_json : "", NULL);
-        char *expr = NULL;
-        if (st && sqlite3_step(st) == SQLITE_ROW) expr = dup_text(sqlite3_column_text(st, 0));
-        if (st) sqlite3_finalize(st);
+        static const char *const keys[] = {"expression"};
+        char *expr;
+        if (!get_args(args_json, keys, 1, &expr)) return NEURONOS_ERR_OUT_OF_MEMORY;
         if (!expr) {
             snprintf(why, why_size, "calculator needs {\"expression\": string}");
             return NEURONOS_ERR_INVALID_ARGUMENT;
@@ -667,12 +737,14 @@ neuronos_status neuronos_tools_run_core(const char *name, const char *args_json,
         if (rc != NEURONOS_OK) return rc;
         char buf[64];
         neuronos_calc_format(v, buf, sizeof buf);
-        *result_json = strdup(buf);
-        return *result_json ? NEURONOS_OK : NEURONOS_ERR_OUT_OF_MEMORY;
+        return ok_json(result_json, buf);
     }
     if (!strncmp(name, "core_memory_", 12) || !strncmp(name, "archival_memory_", 16) || !strcmp(name, "conversation_search")) {
-        snprintf(why, why_size, "not_implemented: the memory store is not available yet");
-        return NEURONOS_ERR_NOT_IMPLEMENTED;
+        if (!mem) {
+            snprintf(why, why_size, "memory is not available: no memory store is open for this agent");
+            return NEURONOS_ERR_NOT_INITIALIZED;
+        }
+        return run_memory_tool(name, args_json, mem, conversation_id, result_json, why, why_size);
     }
     snprintf(why, why_size, "%s is not run by the core", name);
     return NEURONOS_ERR_NOT_IMPLEMENTED;

@@ -9,6 +9,7 @@
 #include "json.h"
 #include "neuronos.h"
 #include "sqlite3.h"
+#include "strbuf.h"
 
 static const char *PAGE_TOOL =
     "{\"name\":\"lookup_order\",\"description\":\"Looks an order up.\",\"parameters\":{\"type\":\"object\","
@@ -282,7 +283,7 @@ static void test_agent_scripted(void) {
     CHECK(args && want_args && !strcmp(args, want_args), "args %s", args ? args : "?");
     CHECK(thought && want_thought && !strcmp(thought, want_thought), "streamed thought '%s'", thought ? thought : "?");
     char *result = NULL, why[256];
-    CHECK(neuronos_tools_run_core("calculator", args, &result, why, sizeof why) == NEURONOS_OK && result && !strcmp(result, "391"), "calculator: %s %s", result ? result : "", why);
+    CHECK(neuronos_tools_run_core("calculator", args, NULL, NULL, &result, why, sizeof why) == NEURONOS_OK && result && !strcmp(result, "391"), "calculator: %s %s", result ? result : "", why);
     const int32_t prompt1 = r->n_prompt;
     CHECK(neuronos_agent_observe(ag, result, NULL) == NEURONOS_OK, "observe: %s", neuronos_agent_last_error(ag));
     free(thought);
@@ -375,8 +376,166 @@ out:
     neuronos_engine_free(eng);
 }
 
+/* The memory tools through the core, against an in-memory store. */
+static void test_memory_tools(void) {
+    g_test = "memory_tools";
+    neuronos_memory *mem = NULL;
+    char why[512];
+    CHECK(neuronos_memory_open(":memory:", NULL, &mem, why, sizeof why) == NEURONOS_OK, "open: %s", why);
+    if (!mem) return;
+    char *out = NULL;
+    CHECK(neuronos_tools_run_core("core_memory_append", "{\"label\":\"human\",\"text\":\"Name: Ada.\"}", mem, NULL, &out, why, sizeof why) == NEURONOS_OK,
+          "append: %s", why);
+    CHECK(out && strstr(out, "\"label\":\"human\"") && strstr(out, "Name: Ada."), "append result %s", out ? out : "NULL");
+    free(out);
+    CHECK(neuronos_tools_run_core("core_memory_replace", "{\"label\":\"human\",\"old_text\":\"Ada\",\"new_text\":\"Ada Lovelace\"}", mem, NULL, &out, why,
+                                  sizeof why) == NEURONOS_OK && out && strstr(out, "Ada Lovelace"),
+          "replace: %s %s", why, out ? out : "");
+    free(out);
+    out = NULL;
+    CHECK(neuronos_tools_run_core("core_memory_replace", "{\"label\":\"human\",\"old_text\":\"Grace\",\"new_text\":\"x\"}", mem, NULL, &out, why,
+                                  sizeof why) == NEURONOS_ERR_INVALID_ARGUMENT && !out && why[0],
+          "replace of missing text is a tool error: %s", why);
+    CHECK(neuronos_tools_run_core("archival_memory_insert", "{\"text\":\"The visitor's cat is called Tom.\",\"tags\":[\"pets\"]}", mem, NULL, &out, why,
+                                  sizeof why) == NEURONOS_OK && out && strstr(out, "\"id\":"),
+          "insert: %s", why);
+    free(out);
+    CHECK(neuronos_tools_run_core("archival_memory_search", "{\"query\":\"what is the cat called\"}", mem, NULL, &out, why, sizeof why) == NEURONOS_OK &&
+              out && strstr(out, "Tom"),
+          "archival search: %s %s", why, out ? out : "");
+    free(out);
+    neuronos_memory_recall_add(mem, "c1", "user", "My favourite colour is green.", 0, NULL);
+    CHECK(neuronos_tools_run_core("conversation_search", "{\"query\":\"favourite colour\",\"limit\":3}", mem, NULL, &out, why, sizeof why) == NEURONOS_OK &&
+              out && strstr(out, "green"),
+          "conversation search: %s %s", why, out ? out : "");
+    free(out);
+    out = NULL;
+    CHECK(neuronos_tools_run_core("conversation_search", "{\"query\":\"x\"}", NULL, NULL, &out, why, sizeof why) == NEURONOS_ERR_NOT_INITIALIZED &&
+              strstr(why, "no memory store"),
+          "without a store: %s", why);
+    CHECK(neuronos_tools_run_core("file_read", "{}", mem, NULL, &out, why, sizeof why) == NEURONOS_ERR_NOT_IMPLEMENTED, "not a core tool");
+    neuronos_memory_close(mem);
+}
+
+/* Context management: a conversation over three times longer than the context completes every
+ * turn; dropped turns are in recall memory; core memory is in the prompt; a message longer than
+ * the context is cut with a notice. */
+static void test_agent_context(void) {
+    g_test = "agent_context";
+    neuronos_engine *eng = load_engine("agent-scripted", 384);
+    if (!eng) return;
+    neuronos_memory *mem = NULL;
+    char why[256];
+    neuronos_memory_open(":memory:", NULL, &mem, why, sizeof why);
+    neuronos_memory_core_set(mem, "human", "The visitor likes short answers.");
+    neuronos_agent *ag;
+    neuronos_agent_init(eng, &ag);
+    neuronos_agent_set_memory(ag, mem);
+    neuronos_agent_set_tools(ag, "[\"calculator\",\"conversation_search\"]");
+    char *user = script_field("greeting", "$.user");
+    char *want = script_field("greeting", "$.steps[0].output");
+    char *want_answer = want ? json_get(want, "$.answer") : NULL;
+    CHECK(user && want && want_answer, "greeting script");
+    if (!user || !want || !want_answer) goto out;
+    /* the history grows by one exchange a turn */
+    enum { TURNS = 30 };
+    neuronos_chat_message hist[2 * TURNS + 1];
+    char *answers[TURNS] = {0};
+    neuronos_sampling_params sp = greedy();
+    sp.n_predict = 96;
+    neuronos_agent_params ap = neuronos_agent_default_params();
+    ap.conversation_id = "long-chat";
+    ap.reserve_tokens = 96;
+    int exact = 0, total_tokens = 0, trimmed_turns = 0;
+    for (int t = 0; t < TURNS; t++) {
+        hist[2 * t] = (neuronos_chat_message){"user", user};
+        if (neuronos_agent_begin(ag, hist, (size_t)(2 * t + 1), "Be kind.", NULL, &sp, &ap) != NEURONOS_OK) {
+            CHECK(0, "turn %d begin: %s", t, neuronos_agent_last_error(ag));
+            break;
+        }
+        if (t == 0) {
+            char *sys = neuronos_agent_system_text(ag, "Be kind.");
+            CHECK(sys && strstr(sys, "[human]\nThe visitor likes short answers."), "core memory in the system message: %s", sys ? sys : "NULL");
+            free(sys);
+        }
+        if (neuronos_agent_notice(ag)[0]) trimmed_turns++;
+        const neuronos_agent_result *r;
+        char *answer = NULL;
+        int s = run_to_event(ag, &r, NULL, &answer);
+        total_tokens = r->n_prompt > total_tokens ? r->n_prompt : total_tokens;
+        if (s == NEURONOS_AGENT_DONE && r->finish == NEURONOS_AGENT_FINISH_ANSWER && answer && !strcmp(answer, want_answer)) exact++;
+        else CHECK(0, "turn %d: state %d finish %d answer %s", t, s, r->finish, answer ? answer : "NULL");
+        char *assistant = json_get(r->event, "$.assistant");
+        answers[t] = assistant ? assistant : strdup("");
+        hist[2 * t + 1] = (neuronos_chat_message){"assistant", answers[t]};
+        free(answer);
+        neuronos_agent_end(ag);
+    }
+    CHECK(exact == TURNS, "%d of %d turns exact", exact, TURNS);
+    CHECK(trimmed_turns > TURNS / 2, "older turns left the prompt in %d turns", trimmed_turns);
+    /* the whole conversation is in recall memory, also what left the prompt */
+    char *stats = NULL;
+    neuronos_memory_stats(mem, &stats);
+    char *n_recall = stats ? json_get(stats, "$.recall_messages") : NULL;
+    CHECK(n_recall && atoi(n_recall) == 2 * TURNS, "recall has every message: %s", stats ? stats : "NULL");
+    free(stats);
+    free(n_recall);
+    char *found = NULL;
+    CHECK(neuronos_tools_run_core("conversation_search", "{\"query\":\"Hello\",\"limit\":20}", mem, NULL, &found, why, sizeof why) == NEURONOS_OK && found &&
+              strstr(found, "long-chat"),
+          "conversation_search finds the dropped turns: %s", why);
+    free(found);
+    /* one message longer than the context: cut, with a notice; the turn completes */
+    {
+        strbuf big = {0};
+        for (int i = 0; i < 600; i++) strbuf_puts(&big, "lorem ipsum dolor ");
+        neuronos_chat_message one[] = {{"user", big.s}};
+        neuronos_status st = neuronos_agent_begin(ag, one, 1, NULL, NULL, &sp, &ap);
+        CHECK(st == NEURONOS_OK, "a long message begins: %s", neuronos_agent_last_error(ag));
+        CHECK(strstr(neuronos_agent_notice(ag), "too long"), "notice: %s", neuronos_agent_notice(ag));
+        const neuronos_agent_result *r;
+        int s = NEURONOS_AGENT_IDLE;
+        for (int k = 0; k < 10 && st == NEURONOS_OK; k++) {
+            s = run_to_event(ag, &r, NULL, NULL);
+            if (s == NEURONOS_AGENT_DONE) break;
+            if (s == NEURONOS_AGENT_ACTION) neuronos_agent_observe(ag, NULL, "no");
+        }
+        CHECK(st != NEURONOS_OK || s == NEURONOS_AGENT_DONE, "the long turn ends (state %d)", s);
+        neuronos_agent_end(ag);
+        strbuf_free(&big);
+    }
+    /* a plain turn (no tools): the reply is the answer, also recorded */
+    neuronos_agent_set_tools(ag, "[]");
+    neuronos_agent_params pp = ap;
+    pp.plain = true;
+    neuronos_chat_message one[] = {{"user", user}};
+    CHECK(neuronos_agent_begin(ag, one, 1, NULL, NULL, &sp, &pp) == NEURONOS_OK, "plain begin: %s", neuronos_agent_last_error(ag));
+    {
+        const neuronos_agent_result *r;
+        char *answer = NULL;
+        int s = run_to_event(ag, &r, NULL, &answer);
+        char *ev_answer = json_get(r->event, "$.answer");
+        CHECK(s == NEURONOS_AGENT_DONE && r->finish == NEURONOS_AGENT_FINISH_ANSWER && answer && ev_answer && !strcmp(answer, ev_answer) &&
+                  !strncmp(answer, "{\"thought\"", 10),
+              "plain: the raw reply is the answer (%s)", answer ? answer : "NULL");
+        free(answer);
+        free(ev_answer);
+        neuronos_agent_end(ag);
+    }
+    for (int t = 0; t < TURNS; t++) free(answers[t]);
+out:
+    free(user);
+    free(want);
+    free(want_answer);
+    neuronos_agent_free(ag);
+    neuronos_memory_close(mem);
+    neuronos_engine_free(eng);
+}
+
 void test_agent(void) {
     test_toolset_schemas();
     test_agent_scripted();
+    test_memory_tools();
+    test_agent_context();
     test_agent_grammar_random();
 }

@@ -61,7 +61,11 @@ export async function runAgent(ctx: AgentContext, args: AgentArgs): Promise<Agen
     maxAnswerChars: args.maxAnswerChars,
     maxStringChars: args.maxStringChars,
     maxArrayItems: args.maxArrayItems,
+    conversation: args.conversation,
+    plain: args.plain,
   });
+  const notice = core.agentNotice();
+  if (notice) emit('notice', { code: /cut/.test(notice) ? 'message_truncated' : 'context_trimmed', message: notice });
   const steps: AgentStepEvent[] = [];
   const step = (e: AgentStepEvent) => {
     steps.push(e);

@@ -121,6 +121,11 @@ export interface AgentBeginOptions {
   maxAnswerChars?: number;
   maxStringChars?: number;
   maxArrayItems?: number;
+  /** Recall memory's conversation id. */
+  conversation?: string;
+  /** No tools, no JSON: the reply is the answer (a plain chat turn). */
+  plain?: boolean;
+  reserveTokens?: number;
 }
 
 /** The core's step event (neuronos.h, "agent"). */
@@ -465,6 +470,11 @@ export class Core {
       const json = JSON.stringify(outcome.result === undefined ? null : outcome.result);
       this.withStrings([json, null], ([r, e]) => this.check(this.fn('agent_observe')(r!, e!), 'agent'));
     }
+  }
+
+  /** What the last agentBegin changed to fit the context ("" when nothing). */
+  agentNotice(): string {
+    return this.module.UTF8ToString(this.fn('agent_notice')());
   }
 
   agentEnd(): void {
