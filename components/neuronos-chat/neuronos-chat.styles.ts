@@ -30,6 +30,8 @@ const light = unsafeCSS(`
   --_confirm-bg: var(--neuronos-confirm-bg, #fff8c5);
   --_confirm-fg: var(--neuronos-confirm-fg, #1f2328);
   --_confirm-border: var(--neuronos-confirm-border, #9a6700);
+  --_danger: var(--neuronos-danger, #b3261e);
+  --_danger-fg: var(--neuronos-danger-fg, #ffffff);
   color-scheme: light;
 `);
 
@@ -58,6 +60,8 @@ const dark = unsafeCSS(`
   --_confirm-bg: var(--neuronos-confirm-bg, #2b2410);
   --_confirm-fg: var(--neuronos-confirm-fg, #f2e9d0);
   --_confirm-border: var(--neuronos-confirm-border, #d29922);
+  --_danger: var(--neuronos-danger, #ffb4ab);
+  --_danger-fg: var(--neuronos-danger-fg, #410e0b);
   color-scheme: dark;
 `);
 
@@ -128,6 +132,15 @@ export const styles = css`
     display: block;
     color: var(--_muted);
     font-size: 0.875em;
+  }
+  .header-end {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 0.25rem 0.6rem;
+  }
+  .memory-badge {
+    font-weight: 400;
   }
 
   .errors {
@@ -435,6 +448,149 @@ export const styles = css`
   .messages:focus-visible {
     outline: 2px solid var(--_focus);
     outline-offset: 2px;
+  }
+
+  button.small {
+    padding: 0.2rem 0.6rem;
+    font-size: 0.875em;
+  }
+  button.danger {
+    color: var(--_danger-fg);
+    background: var(--_danger);
+    border-color: var(--_danger);
+  }
+  button.danger-outline {
+    color: var(--_danger);
+    background: transparent;
+    border-color: var(--_danger);
+  }
+
+  /* memory panel (remembered items are untrusted text: plain text only) */
+  .memory-panel {
+    display: flex;
+    flex-direction: column;
+    gap: 0.5rem;
+    max-height: var(--neuronos-memory-max-height, 24rem);
+    overflow-y: auto;
+    padding: 0.6rem 0.75rem;
+    font-size: 0.925em;
+    border: 1px solid var(--_border);
+    border-radius: calc(var(--neuronos-radius, 10px) * 0.6);
+  }
+  .memory-panel:focus-visible,
+  .memory-tier h3:focus-visible {
+    outline: 2px solid var(--_focus);
+    outline-offset: 2px;
+  }
+  .memory-head {
+    display: flex;
+    align-items: center;
+    justify-content: space-between;
+    gap: 0.5rem;
+  }
+  .memory-title {
+    margin: 0;
+    font-size: 1.05em;
+    line-height: 1.3;
+  }
+  .memory-counts {
+    margin: 0;
+  }
+  .memory-error {
+    margin: 0;
+    padding: 0.35rem 0.6rem;
+    border-radius: 6px;
+    background: var(--_error-bg);
+    color: var(--_error-fg);
+    overflow-wrap: anywhere;
+  }
+  .memory-search {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 0.35rem 0.5rem;
+  }
+  .memory-search input {
+    flex: 1 1 10rem;
+    font: inherit;
+    padding: 0.25rem 0.4rem;
+    color: var(--_fg);
+    background: var(--_input-bg);
+    border: 1px solid var(--_border);
+    border-radius: 6px;
+  }
+  .memory-tier {
+    display: flex;
+    flex-direction: column;
+    align-items: flex-start;
+    gap: 0.3rem;
+  }
+  .memory-tier h3 {
+    margin: 0.25rem 0 0;
+    font-size: 1em;
+    line-height: 1.3;
+  }
+  .memory-count {
+    font-weight: 400;
+    color: var(--_muted);
+  }
+  .memory-list {
+    display: flex;
+    flex-direction: column;
+    gap: 0.3rem;
+    align-self: stretch;
+    margin: 0;
+    padding: 0;
+    list-style: none;
+  }
+  .memory-item {
+    display: flex;
+    align-items: flex-start;
+    justify-content: space-between;
+    gap: 0.5rem;
+    padding: 0.3rem 0.5rem;
+    color: var(--_step-fg);
+    background: var(--_step-bg);
+    border: 1px solid var(--_step-border);
+    border-radius: 6px;
+  }
+  .memory-item-body {
+    flex: 1 1 auto;
+    min-width: 0;
+  }
+  .memory-item-label {
+    display: block;
+    color: var(--_step-muted);
+    font-size: 0.85em;
+    font-weight: 600;
+  }
+  .memory-text {
+    margin: 0;
+    white-space: pre-wrap;
+    overflow-wrap: anywhere;
+  }
+  .memory-meta {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 0 0.75rem;
+    margin: 0.15rem 0 0;
+    color: var(--_step-muted);
+    font-size: 0.85em;
+    overflow-wrap: anywhere;
+  }
+  .memory-empty {
+    font-style: italic;
+  }
+  .memory-actions {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 0.5rem;
+    padding-top: 0.25rem;
+    border-top: 1px solid var(--_border);
+  }
+  .confirm-detail {
+    margin: 0.25rem 0 0;
+    font-size: 0.9em;
   }
 
   .settings {

@@ -50,6 +50,11 @@ export interface ClientLike {
   /** Removes a page tool; false when there was none of that name. */
   unregisterTool?(name: string): boolean;
   resetChat(): void;
+  /**
+   * The agent's persistent memory (core blocks, recall, archival; SQLite in OPFS, in the worker).
+   * A client without it has no memory: the element then shows no memory controls.
+   */
+  readonly memory?: MemoryClientLike;
   /** Replaces a crashed worker; the model must be loaded again. */
   restart(): Promise<void>;
   /** Ends the worker and frees its memory. */
@@ -71,6 +76,66 @@ export interface AgentChatOptions extends ChatOptions {
   onThought?: (step: number, piece: string) => void;
   /** Asked before every tool call; false refuses it. */
   onToolCall?: (call: ToolCallRequest) => boolean | Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The memory surface the element drives (client.memory)
+
+/** The three memory tiers: core blocks (always in the prompt), recall (past messages), archival (facts). */
+export type MemoryTier = 'core' | 'recall' | 'archival';
+
+/** One remembered thing, as `client.memory` lists it. Every string in it is untrusted text. */
+export interface MemoryItem {
+  tier: MemoryTier;
+  /** Row id; for a core block its label. */
+  id: number | string;
+  text: string;
+  /** A core block's label ("persona", "human", …). */
+  label?: string;
+  /** A recall message's role ('user', 'assistant', 'tool'). */
+  role?: string;
+  /** When it was stored: Unix time in seconds (values above 1e11 are taken as milliseconds). */
+  time?: number;
+  /** An archival fact's tags. */
+  tags?: string[];
+  conversation_id?: string;
+  /** A search result's relevance. */
+  score?: number;
+}
+
+/** What `memory.open()` resolves to. */
+export interface MemoryOpenResult {
+  agent: string;
+  /** false: the memory lives in RAM only (memory="off", another tab has it open, no OPFS…). */
+  persistent: boolean;
+  /** Why it is not what was asked for (e.g. it runs in RAM), worth showing the visitor. */
+  notice?: { code: string; message: string };
+}
+
+/** Items per tier. */
+export interface MemoryStats {
+  core: number;
+  recall: number;
+  archival: number;
+}
+
+/**
+ * What the element needs of `client.memory`. Every call after `open()` acts on the agent opened
+ * last. `list('recall')` is expected newest first (the panel shows the latest messages and pages
+ * back with "Show more").
+ */
+export interface MemoryClientLike {
+  open(agent: string, opts?: { persist?: boolean }): Promise<MemoryOpenResult>;
+  list(tier: MemoryTier, opts?: { offset?: number; limit?: number }): Promise<MemoryItem[]>;
+  search(query: string, opts?: { limit?: number }): Promise<MemoryItem[]>;
+  /** Deletes one item; `id` of a core block is its label. */
+  delete(tier: MemoryTier, id: number | string): Promise<void>;
+  /** The whole memory of the agent as a versioned JSON document. */
+  export(): Promise<object>;
+  import(doc: object, opts?: { mode?: 'replace' | 'merge' }): Promise<void>;
+  /** Forgets everything of the agent: all tiers (core back to its defaults) and its files. */
+  clear(): Promise<void>;
+  stats(): Promise<MemoryStats>;
 }
 
 /** What an agent turn's `result` resolves to. */
@@ -132,6 +197,19 @@ export interface NeuronOSErrorDetail {
   message: string;
 }
 
+/**
+ * Detail of `neuronos-memory`: what happened to the agent's memory. `open`: it was opened (on a new
+ * client, after a restart, when `memory` changed); `delete`: the visitor deleted one item;
+ * `clear`: "Forget everything"; `import`: a file was imported; `export`: the visitor exported it
+ * (`document` is what was saved).
+ */
+export type NeuronOSMemoryDetail =
+  | { action: 'open'; agent: string; persistent: boolean; notice?: { code: string; message: string } }
+  | { action: 'delete'; agent: string; tier: MemoryTier; id: number | string }
+  | { action: 'clear'; agent: string }
+  | { action: 'import'; agent: string; mode: 'replace' | 'merge' }
+  | { action: 'export'; agent: string; document: object };
+
 /** Every event `<neuronos-chat>` fires: `bubbles` and `composed`, detail as typed here. */
 export interface NeuronOSChatEventMap {
   'neuronos-ready': CustomEvent<NeuronOSReadyDetail>;
@@ -142,10 +220,14 @@ export interface NeuronOSChatEventMap {
   'neuronos-notice': CustomEvent<NeuronOSNoticeDetail>;
   'neuronos-step': CustomEvent<NeuronOSStepDetail>;
   'neuronos-tool-call': CustomEvent<NeuronOSToolCallDetail>;
+  'neuronos-memory': CustomEvent<NeuronOSMemoryDetail>;
 }
 
 export interface NeuronOSNoticeDetail {
-  /** e.g. 'quota_exceeded' (the model runs uncached), 'cache_stale', 'cache_unavailable'. */
+  /**
+   * e.g. 'quota_exceeded' (the model runs uncached), 'cache_stale', 'cache_unavailable'; or a
+   * memory notice from `memory.open()` (e.g. the memory runs in RAM and will not persist).
+   */
   code: string;
   message: string;
 }
@@ -259,6 +341,24 @@ export function parseTools(raw: unknown): Parsed<string[] | undefined> {
     return { value, error };
   }
   return { value };
+}
+
+/** `memory="off"`: the agent's memory lives in RAM only (opened under this name, not persisted). */
+export const MEMORY_OFF = 'off';
+const DEFAULT_AGENT = 'default';
+const AGENT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The `memory` attribute/property → the agent's name, or 'off'. Absent or empty → 'default';
+ * 'off' (any case) → 'off'; otherwise 1–64 of A–Z, a–z, 0–9, '_' and '-', else rejected.
+ */
+export function parseMemoryName(raw: unknown): Parsed<string | undefined> {
+  if (raw === null || raw === undefined) return { value: DEFAULT_AGENT };
+  const s = String(raw).trim();
+  if (s === '') return { value: DEFAULT_AGENT };
+  if (s.toLowerCase() === MEMORY_OFF) return { value: MEMORY_OFF };
+  if (AGENT_NAME.test(s)) return { value: s };
+  return { value: undefined, error: `memory must be a name of 1 to 64 letters, digits, '_' or '-' (or 'off'); got ${quote(raw)}` };
 }
 
 /** A tool argument or result as readable text: strings as they are, the rest as indented JSON. */
@@ -446,6 +546,111 @@ interface Turn {
   events: AgentStepEvent[];
 }
 
+/** One tier's list in the memory panel. */
+interface TierView {
+  items: MemoryItem[];
+  /** More items than shown (a "Show more" button). */
+  more: boolean;
+  loading: boolean;
+}
+
+/** The memory panel's state; replaced (not emptied) when the memory changes under it. */
+interface MemoryView {
+  loading: boolean;
+  loaded: boolean;
+  /** The last failure, shown in the panel. */
+  error: string | null;
+  stats: MemoryStats | null;
+  tiers: Record<MemoryTier, TierView>;
+  /** The search box's text. */
+  query: string;
+  /** The results of the last search (null: none shown). */
+  search: { query: string; items: MemoryItem[] } | null;
+  searching: boolean;
+  /** Items being deleted (`tier:id`). */
+  deleting: Set<string>;
+  /** "Forget everything?" is asked. */
+  confirmForget: boolean;
+  /** A file waits for "Replace or merge?". */
+  pendingImport: { doc: object; name: string } | null;
+  /** An operation that changes the memory as a whole runs (export, import, clear). */
+  busy: 'export' | 'import' | 'clear' | null;
+}
+
+const MEMORY_TIERS: ReadonlyArray<{ tier: MemoryTier; title: string; hint: string; empty: string }> = [
+  { tier: 'core', title: 'Core memory', hint: 'Always in the assistant’s mind.', empty: 'No core memory.' },
+  { tier: 'archival', title: 'Facts', hint: 'What the assistant saved for later (archival memory).', empty: 'No facts saved.' },
+  { tier: 'recall', title: 'Conversation history', hint: 'Past messages, latest first (recall memory).', empty: 'No past messages.' },
+];
+/** Items loaded per page of facts and conversation history. */
+const MEMORY_PAGE = 20;
+/** Core blocks are few: all of them at once (up to this many). */
+const MEMORY_CORE_LIMIT = 100;
+const MEMORY_SEARCH_LIMIT = 50;
+/** Largest memory file the panel imports. */
+const MAX_IMPORT_BYTES = 64 * 1024 * 1024;
+
+function emptyMemoryView(): MemoryView {
+  const tier = (): TierView => ({ items: [], more: false, loading: false });
+  return {
+    loading: false,
+    loaded: false,
+    error: null,
+    stats: null,
+    tiers: { core: tier(), recall: tier(), archival: tier() },
+    query: '',
+    search: null,
+    searching: false,
+    deleting: new Set(),
+    confirmForget: false,
+    pendingImport: null,
+    busy: null,
+  };
+}
+
+const TIER_NAME: Record<MemoryTier, string> = { core: 'Core', archival: 'Fact', recall: 'Message' };
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+const itemKey = (item: MemoryItem): string => `${item.tier}:${String(item.id)}`;
+
+function snippet(text: string, max = 60): string {
+  const s = text.replace(/\s+/g, ' ').trim();
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+/** A memory item's time (Unix seconds, or milliseconds above 1e11), or null. */
+function memoryTime(t: unknown): { iso: string; text: string } | null {
+  if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0) return null;
+  const d = new Date(t > 1e11 ? t : t * 1000);
+  if (Number.isNaN(d.getTime())) return null;
+  return { iso: d.toISOString(), text: d.toLocaleString() };
+}
+
+const ROLE_NAME: ReadonlyMap<string, string> = new Map([
+  ['user', 'You'],
+  ['assistant', 'Assistant'],
+  ['tool', 'Tool'],
+  ['system', 'System'],
+]);
+const roleName = (role: unknown): string => ROLE_NAME.get(String(role)) ?? String(role);
+
+/** What a memory item's Delete button deletes, for its label ("core block “persona”", …). */
+function memoryItemName(item: MemoryItem): string {
+  const text = snippet(String(item.text ?? ''));
+  switch (item.tier) {
+    case 'core':
+      return `core block “${String(item.label ?? item.id)}”`;
+    case 'archival':
+      return `fact: ${text}`;
+    case 'recall':
+      return `message: ${text}`;
+  }
+  return text;
+}
+
 let nextEntryId = 1;
 let nextInstanceId = 1;
 let nextConfirmId = 1;
@@ -462,16 +667,22 @@ const MAX_RECOVERIES = 2;
  * a collapsible block above the answer; the page can refuse a call (`neuronos-tool-call`), and a
  * page tool registered with `confirm: true` asks the visitor first.
  *
+ * The agent remembers across visits (MemGPT-style memory: core blocks, conversation history,
+ * archival facts) in the visitor's browser, under the name in `memory`. The Memory button opens a
+ * panel that shows what is remembered, with search, Delete on every item, Export/Import (JSON)
+ * and "Forget everything".
+ *
  * @summary Local, in-browser AI chat: one tag, no server.
  *
  * @fires {CustomEvent<NeuronOSReadyDetail>} neuronos-ready - A model finished loading. Detail: `{model, url, variant, threads}`.
  * @fires {CustomEvent<NeuronOSProgressDetail>} neuronos-progress - Model download/load progress. Detail: `{phase, loaded, total, percent}`.
  * @fires {CustomEvent<NeuronOSTokenDetail>} neuronos-token - A piece of the reply streamed in. Detail: `{piece}`.
  * @fires {CustomEvent<NeuronOSMessageDetail>} neuronos-message - A message was sent (role 'user') or a reply ended (role 'assistant', with `finish` and `stats`). Detail: `{role, content, finish, stats}`.
- * @fires {CustomEvent<NeuronOSNoticeDetail>} neuronos-notice - Something about the model's delivery worth knowing that is not an error (e.g. `quota_exceeded`: it runs uncached). Detail: `{code, message}`.
+ * @fires {CustomEvent<NeuronOSNoticeDetail>} neuronos-notice - Something about the model's delivery or the memory worth knowing that is not an error (e.g. `quota_exceeded`: it runs uncached; a memory notice from `memory.open()`: it runs in RAM and will not persist). Detail: `{code, message}`.
  * @fires {CustomEvent<NeuronOSErrorDetail>} neuronos-error - Something failed, or an attribute was invalid (code 'invalid_argument'). Detail: `{code, message}`.
  * @fires {CustomEvent<NeuronOSStepDetail>} neuronos-step - A part of an agent turn completed: a tool call (`kind: 'action'`), its result (`'observation'`), a refused call (`'refused'`), an invalid model output (`'invalid'`) or the answer (`'answer'`). Detail: `AgentStepEvent` `{step, kind, thought, tool?, args?, result?, error?, answer?}`.
  * @fires {CustomEvent<NeuronOSToolCallDetail>} neuronos-tool-call - Cancelable. The agent is about to call a tool; `preventDefault()` refuses the call (the model is told). Calls to a page tool registered with `confirm: true` then also ask the visitor (Allow/Deny in the conversation). Detail: `ToolCallRequest` `{step, tool, args, confirm, source}`.
+ * @fires {CustomEvent<NeuronOSMemoryDetail>} neuronos-memory - The memory was opened (`action: 'open'`, with `agent`, `persistent`, `notice?`; on a new client, after a restart, when `memory` changes), or the visitor deleted an item (`'delete'`, with `tier`, `id`), forgot everything (`'clear'`), imported a file (`'import'`, with `mode`: 'replace' or 'merge') or exported it (`'export'`, with `document`, the JSON saved). Detail: `{action, agent, …}`.
  *
  * @attr {string} integrity - Optional `sha256-<base64>` hash of the model file; a mismatch is refused (`integrity_mismatch`).
  * @attr {string} model - URL of the GGUF model (https, or relative to the page). Changing it loads the new model, following `load`.
@@ -489,6 +700,7 @@ const MAX_RECOVERIES = 2;
  * @attr {string} wasm-base - Folder holding the WASM builds (default: the worker's folder).
  * @attr {string} tools - Built-in tools the agent may use, separated by spaces or commas: names (`calculator`, `get_time`, `core_memory_append`, `core_memory_replace`, `archival_memory_insert`, `archival_memory_search`, `conversation_search`, `file_list`, `file_read`, `file_write`) and groups (`memory`, `files`). Absent = all ten; empty or `none` = none (a plain chat unless page tools are registered). Applies to the next message.
  * @attr {number} max-steps - Most steps (model outputs) in one agent turn, 1–32 (default 8). Applies to the next message.
+ * @attr {string} memory - The agent's memory name (1–64 of `A–Z a–z 0–9 _ -`, default `default`): what it remembers is stored on the visitor's device under it (SQLite in OPFS) and kept across visits. `off`: memory for this visit only, in RAM (nothing saved; the Memory button says "off"). A change opens that memory and starts a new conversation.
  *
  * @csspart container - The element's outer box.
  * @csspart header - The title row: model name and status.
@@ -514,6 +726,26 @@ const MAX_RECOVERIES = 2;
  * @csspart send-button - The Send button.
  * @csspart stop-button - The Stop button (shown while a reply streams).
  * @csspart settings - The settings panel (a `<details>`).
+ * @csspart memory-button - The header's Memory button (`aria-expanded`); says "off" or "not saved" when the memory is not stored.
+ * @csspart memory-notice - A note about the memory (e.g. another tab has it open, so it runs in RAM; OPFS is unavailable; it could not be opened).
+ * @csspart memory-panel - The memory panel (a non-modal `role="dialog"`; Escape closes it).
+ * @csspart memory-close-button - The panel's Close button.
+ * @csspart memory-counts - The counts per tier ("2 core blocks · 5 facts · 40 past messages").
+ * @csspart memory-error - A failed memory operation's message in the panel.
+ * @csspart memory-search - The search form (a search box and its button).
+ * @csspart memory-tier - One tier's section (`data-tier`: core, archival, recall).
+ * @csspart memory-results - The search results section.
+ * @csspart memory-item - One remembered item (`data-tier`); its text is shown as plain text.
+ * @csspart memory-delete-button - An item's Delete button (its accessible name says what it deletes).
+ * @csspart memory-more-button - "Show more" of facts or conversation history.
+ * @csspart memory-export-button - Export (downloads the memory as a JSON file).
+ * @csspart memory-import-button - Import… (chooses a JSON file).
+ * @csspart memory-import-choice - The question "Import <file>?" with Replace, Merge and Cancel (role="alertdialog").
+ * @csspart memory-import-replace - Its Replace button.
+ * @csspart memory-import-merge - Its Merge button.
+ * @csspart memory-forget-button - "Forget everything" (asks first).
+ * @csspart memory-forget-confirm - The question "Forget everything the assistant remembers?" (role="alertdialog"; Escape cancels).
+ * @csspart memory-forget-yes - Its "Forget everything" button (Cancel beside it).
  *
  * @cssprop [--neuronos-bg] - Background (light #ffffff, dark #16181d).
  * @cssprop [--neuronos-fg] - Text colour (light #1f2328, dark #e6e8eb).
@@ -538,6 +770,9 @@ const MAX_RECOVERIES = 2;
  * @cssprop [--neuronos-confirm-bg] - Background of the Allow/Deny question (light #fff8c5, dark #2b2410).
  * @cssprop [--neuronos-confirm-fg] - Text of the Allow/Deny question.
  * @cssprop [--neuronos-confirm-border] - Border of the Allow/Deny question.
+ * @cssprop [--neuronos-danger] - "Forget everything": its colour (light #b3261e, dark #ffb4ab).
+ * @cssprop [--neuronos-danger-fg] - Text on the confirming "Forget everything" button (light #ffffff, dark #410e0b).
+ * @cssprop [--neuronos-memory-max-height] - Height of the memory panel before it scrolls (default 24rem; `none` to grow).
  * @cssprop [--neuronos-input-bg] - Background of the text box and settings fields.
  * @cssprop [--neuronos-focus-ring] - Focus outline colour.
  * @cssprop [--neuronos-font-family] - Font (default system-ui).
@@ -715,7 +950,29 @@ export class NeuronOSChat extends LitElement {
     this._maxSteps = this.validateNumber('maxSteps', v, this._maxSteps) ?? SPECS.maxSteps.fallback;
   }
 
+  /**
+   * The agent's memory: the name (1–64 of `A–Z a–z 0–9 _ -`) under which what it remembers is
+   * stored on the visitor's device (SQLite in OPFS), so it remembers across visits; or `'off'`:
+   * memory for this page visit only (in RAM, as agent `default`; nothing is saved). Elements with
+   * the same name share a memory; one tab at a time has it stored (another tab then runs in RAM,
+   * with a notice). Opened when the client starts (and after a restart); a change opens the new
+   * memory and starts a new conversation. An invalid name is rejected (the value stays) with a
+   * visible message and `neuronos-error` (`invalid_argument`).
+   * @default 'default'
+   */
+  @property({ converter: rawConverter })
+  get memory(): string {
+    return this._memoryName;
+  }
+  set memory(v: string | null | undefined) {
+    const { value, error } = parseMemoryName(v);
+    if (error) this.reportConfigError('memory', error);
+    else this.clearConfigError('memory');
+    if (value !== undefined) this._memoryName = value;
+  }
+
   // --- internal state -------------------------------------------------------------------------
+  private _memoryName = DEFAULT_AGENT;
   private _temperature: number = SPECS.temperature.fallback;
   private _maxTokens: number = SPECS.maxTokens.fallback;
   private _contextSize: number = SPECS.contextSize.fallback;
@@ -740,6 +997,17 @@ export class NeuronOSChat extends LitElement {
   @state() private _lastStats: GenerationStats | null = null;
   @state() private _announcement = { id: 0, text: '' };
   @state() private _loaded: { url: string; contextSize: number; threads: number | undefined } | null = null;
+
+  /** What the last `memory.open()` of the current client gave (null: not open, or opening). */
+  @state() private _memoryInfo: MemoryOpenResult | null = null;
+  /** A notice about the memory (it will not persist, it could not be opened). */
+  @state() private _memoryNotice: string | null = null;
+  /** The memory panel is open. */
+  @state() private _memoryPanel = false;
+  /** The memory panel's content (mutated in place; requestUpdate() after changes). */
+  private _mem: MemoryView = emptyMemoryView();
+  /** The open of the current client's memory: for which client and agent, and its outcome. */
+  private _memOpen: { client: ClientLike; key: string; promise: Promise<MemoryOpenResult> } | null = null;
 
   @query('textarea') private _input!: HTMLTextAreaElement | null;
   @query('.messages') private _log!: HTMLElement | null;
@@ -778,6 +1046,14 @@ export class NeuronOSChat extends LitElement {
   }
 
   /**
+   * The open memory: `{agent, persistent, notice?}` as `memory.open()` gave it, or null (no client
+   * yet, opening, or it could not be opened).
+   */
+  get memoryInfo(): MemoryOpenResult | null {
+    return this._memoryInfo;
+  }
+
+  /**
    * Gives the agent a tool whose handler runs on this page. The model sees its `name`,
    * `description` and `parameters` (a JSON Schema subset); `handler(args)` receives arguments
    * already checked against `parameters`, and what it returns (or throws) is the observation.
@@ -785,12 +1061,10 @@ export class NeuronOSChat extends LitElement {
    * Page tools are always available, whatever `tools` says; registering one turns a plain chat
    * (`tools="none"`) into an agent turn. Applies from the next message.
    *
-   * Once the element has its client (the first load creates it), the tool is checked at once and
-   * this throws a `NeuronOSError` with code `invalid_argument` for a bad name or schema, a
-   * duplicate, or a built-in's name. Before that, the name, a built-in clash, a duplicate and the
-   * handler are checked here, and the schema when the client is created (a refusal then is shown
-   * and fired as `neuronos-error` with code `invalid_argument`). The element keeps its page tools
-   * across model changes and worker restarts.
+   * The tool is checked at once, also before the element has its client: this throws a
+   * `NeuronOSError` with code `invalid_argument` for a bad name or schema (the supported subset is
+   * in the README), a duplicate, a built-in's name or a missing handler. The element keeps its
+   * page tools across model changes and worker restarts.
    * @throws {NeuronOSError} code `invalid_argument`
    */
   registerTool(tool: PageTool): void {
@@ -917,6 +1191,7 @@ export class NeuronOSChat extends LitElement {
       // only while idle, so calling it again is harmless
       this.autoLoad();
     }
+    if (has('memory')) this.memoryNameChanged();
     if ((has('workerUrl') && was('workerUrl') !== undefined) || (has('wasmBase') && was('wasmBase') !== undefined)) {
       // a client with the old URLs is of no use: the next load starts a new one
       if (this._client || this._clientPromise) {
@@ -1019,6 +1294,7 @@ export class NeuronOSChat extends LitElement {
             }
             this._client = client;
             this.installPageTools(client, false);
+            void this.openMemory(client);
             return client;
           },
           (e: unknown) => {
@@ -1112,6 +1388,7 @@ export class NeuronOSChat extends LitElement {
     if (this.systemPrompt) o.systemPrompt = this.systemPrompt;
     if (this.chatTemplate) o.template = this.chatTemplate;
     if (!client.registerTool) return o; // a client from before the agent: plain chat options only
+    o.agent = this.memoryAgent;
     o.maxSteps = this._maxSteps;
     if (this._tools !== undefined) o.tools = [...this._tools];
     o.onThought = (step, piece) => this.onThought(turn, step, piece);
@@ -1190,6 +1467,8 @@ export class NeuronOSChat extends LitElement {
     const text = markdownToText(reply.content);
     const note = reply.agentFinish && !turn.stopped ? AGENT_FINISH_NOTE[reply.agentFinish] : undefined;
     this.announce(turn.stopped ? `Stopped. ${text}` : text || note || 'The reply is empty.');
+    // the turn may have changed the memory (the agent's memory tools, the recall log)
+    if (this._memoryPanel) void this.loadMemory();
     const detail: NeuronOSMessageDetail = { role: 'assistant', content: reply.content, finish: reply.finish, stats: reply.stats };
     const steps = result?.steps ?? turn.events;
     if (steps.length) detail.steps = steps;
@@ -1425,6 +1704,451 @@ export class NeuronOSChat extends LitElement {
     this._renderFrame = 0;
   }
 
+  // --- memory ---------------------------------------------------------------------------------
+
+  /** The agent name passed to `memory.open()` and `chat()`. */
+  private get memoryAgent(): string {
+    return this._memoryName === MEMORY_OFF ? DEFAULT_AGENT : this._memoryName;
+  }
+
+  private get memoryPersist(): boolean {
+    return this._memoryName !== MEMORY_OFF;
+  }
+
+  /**
+   * Opens the memory of `memory` on `client`, once per client and name (null: the client has no
+   * memory). The outcome shows (button, notice) and is fired as `neuronos-memory`; a failure is
+   * shown and fired as `neuronos-error`, and the next use tries again.
+   */
+  private openMemory(client: ClientLike): Promise<MemoryOpenResult> | null {
+    const memory = client.memory;
+    if (!memory) return null;
+    const agent = this.memoryAgent;
+    const persist = this.memoryPersist;
+    const key = `${agent}\n${persist}`;
+    const current = this._memOpen;
+    if (current && current.client === client && current.key === key) return current.promise;
+    const life = this._life;
+    const promise = Promise.resolve().then(() => memory.open(agent, { persist }));
+    const entry = { client, key, promise };
+    this._memOpen = entry;
+    this._memoryInfo = null;
+    this._memoryNotice = null;
+    this.resetMemoryView();
+    const stale = () => life !== this._life || this._memOpen !== entry;
+    promise.then(
+      (r) => {
+        if (stale()) return;
+        const info: MemoryOpenResult = { agent: typeof r?.agent === 'string' ? r.agent : agent, persistent: r?.persistent ?? persist };
+        if (r?.notice) info.notice = { code: String(r.notice.code), message: String(r.notice.message) };
+        this._memoryInfo = info;
+        if (info.notice) {
+          this._memoryNotice = info.notice.message;
+          this.emit('neuronos-notice', { ...info.notice });
+        }
+        this.emit('neuronos-memory', { action: 'open', ...info });
+        if (this._memoryPanel) void this.loadMemory();
+      },
+      (e: unknown) => {
+        if (stale()) return;
+        this._memOpen = null;
+        const err = NeuronOSError.from(e, 'internal', 'memory.open');
+        this._memoryNotice = `The memory could not be opened: ${describeError(err)}`;
+        this._mem.error = this._memoryNotice;
+        this.emit('neuronos-error', { code: err.code, message: this._memoryNotice });
+        this.requestUpdate();
+      },
+    );
+    return promise;
+  }
+
+  /** `memory` changed: open the new memory (a new conversation with it), if there is a client. */
+  private memoryNameChanged(): void {
+    const client = this._client;
+    if (!client?.memory) return;
+    const open = this._memOpen;
+    if (open && open.client === client && open.key === `${this.memoryAgent}\n${this.memoryPersist}`) return;
+    if (open && (this._messages.length || this._turn)) this.clear();
+    void this.openMemory(client)?.catch(() => undefined);
+  }
+
+  /** The open memory of the client (created if need be, for the panel). */
+  private async memoryApi(): Promise<MemoryClientLike> {
+    const client = await this.getClient();
+    const memory = client.memory;
+    if (!memory) throw new NeuronOSError('unsupported', 'this version of the AI engine has no memory', 'memory');
+    await this.openMemory(client);
+    return memory;
+  }
+
+  /** A new, empty panel state; work still running for the old one is dropped. */
+  private resetMemoryView(): void {
+    const keepQuery = this._mem.query;
+    this._mem = emptyMemoryView();
+    this._mem.query = keepQuery;
+    this.requestUpdate();
+  }
+
+  private memoryFailed(view: MemoryView, e: unknown, doing: string): void {
+    if (view !== this._mem) return;
+    const err = NeuronOSError.from(e, 'internal', 'memory');
+    view.error = `${doing}: ${describeError(err)}`;
+    this.emit('neuronos-error', { code: err.code, message: view.error });
+    this.requestUpdate();
+  }
+
+  private tierMore(view: MemoryView, tier: MemoryTier, got: number, asked: number): boolean {
+    const total = view.stats?.[tier];
+    return typeof total === 'number' ? view.tiers[tier].items.length < total : got >= asked;
+  }
+
+  /** Loads the counts and the first page of every tier into the panel. */
+  private async loadMemory(): Promise<void> {
+    const view = this._mem;
+    view.loading = true;
+    view.error = null;
+    this.requestUpdate();
+    try {
+      const memory = await this.memoryApi();
+      if (view !== this._mem) return;
+      const [stats, core, archival, recall] = await Promise.all([
+        memory.stats(),
+        memory.list('core', { offset: 0, limit: MEMORY_CORE_LIMIT }),
+        memory.list('archival', { offset: 0, limit: MEMORY_PAGE }),
+        memory.list('recall', { offset: 0, limit: MEMORY_PAGE }),
+      ]);
+      if (view !== this._mem) return;
+      view.stats = stats;
+      const lists: Array<[MemoryTier, MemoryItem[], number]> = [
+        ['core', core, MEMORY_CORE_LIMIT],
+        ['archival', archival, MEMORY_PAGE],
+        ['recall', recall, MEMORY_PAGE],
+      ];
+      for (const [tier, items, asked] of lists) {
+        const t = view.tiers[tier];
+        t.items = Array.isArray(items) ? items : [];
+        t.more = this.tierMore(view, tier, t.items.length, asked);
+      }
+      view.loaded = true;
+    } catch (e) {
+      this.memoryFailed(view, e, 'The memory could not be read');
+    } finally {
+      if (view === this._mem) {
+        view.loading = false;
+        this.requestUpdate();
+      }
+    }
+  }
+
+  private async refreshMemoryStats(view: MemoryView, memory: MemoryClientLike): Promise<void> {
+    try {
+      const stats = await memory.stats();
+      if (view !== this._mem) return;
+      view.stats = stats;
+      for (const { tier } of MEMORY_TIERS) view.tiers[tier].more = view.tiers[tier].items.length < (stats?.[tier] ?? 0);
+      this.requestUpdate();
+    } catch {
+      /* the counts stay as they were */
+    }
+  }
+
+  /**
+   * Opens (true), closes (false) or toggles the memory panel, as the Memory button does. Opening it
+   * before the model is loaded starts the AI engine to read the memory (not the model download).
+   */
+  toggleMemoryPanel(open = !this._memoryPanel): void {
+    if (open === this._memoryPanel) return;
+    if (!open) {
+      this.closeMemoryPanel(false);
+      return;
+    }
+    this._memoryPanel = true;
+    void this.loadMemory();
+    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>('[part~="memory-panel"]')?.focus());
+  }
+
+  /** Closes the panel; focus goes back to the Memory button when it was inside (or `refocus`). */
+  private closeMemoryPanel(refocus: boolean): void {
+    const panel = this.renderRoot.querySelector('[part~="memory-panel"]');
+    const active = (this.renderRoot as ShadowRoot).activeElement;
+    const inside = !!active && !!panel?.contains(active);
+    this._memoryPanel = false;
+    this._mem.confirmForget = false;
+    this._mem.pendingImport = null;
+    if (refocus || inside) void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>('[part~="memory-button"]')?.focus());
+  }
+
+  private focusInPanel(selector: string): void {
+    void this.updateComplete.then(() => {
+      const panel = this.renderRoot.querySelector<HTMLElement>('[part~="memory-panel"]');
+      if (!panel) return;
+      (panel.querySelector<HTMLElement>(selector) ?? panel).focus();
+    });
+  }
+
+  private onMemoryKeyDown(e: KeyboardEvent): void {
+    if (e.key !== 'Escape') return;
+    const view = this._mem;
+    const target = e.composedPath()[0] as HTMLElement | undefined;
+    if (view.confirmForget) {
+      e.preventDefault();
+      this.cancelForget();
+    } else if (view.pendingImport) {
+      e.preventDefault();
+      this.cancelImport();
+    } else if (target instanceof HTMLInputElement && target.type === 'search' && target.value) {
+      return; // Escape empties the search box first
+    } else {
+      e.preventDefault();
+      this.closeMemoryPanel(true);
+    }
+    e.stopPropagation();
+  }
+
+  private async showMoreMemory(tier: MemoryTier): Promise<void> {
+    const view = this._mem;
+    const t = view.tiers[tier];
+    if (t.loading) return;
+    t.loading = true;
+    this.requestUpdate();
+    const before = t.items.length;
+    try {
+      const memory = await this.memoryApi();
+      const items = await memory.list(tier, { offset: before, limit: MEMORY_PAGE });
+      if (view !== this._mem) return;
+      const seen = new Set(t.items.map(itemKey));
+      const added = (Array.isArray(items) ? items : []).filter((i) => !seen.has(itemKey(i)));
+      t.items = [...t.items, ...added];
+      t.more = added.length > 0 && this.tierMore(view, tier, items.length, MEMORY_PAGE);
+      this.announce(added.length ? `${added.length} more shown.` : 'Nothing more.');
+      if (!t.more && added[0]) this.focusInPanel(`#mem-${tier}-${this._uid} [data-key="${CSS.escape(itemKey(added[0]))}"] [part~="memory-delete-button"]`);
+    } catch (e) {
+      this.memoryFailed(view, e, 'Could not load more');
+    } finally {
+      t.loading = false;
+      this.requestUpdate();
+    }
+  }
+
+  private async searchMemory(): Promise<void> {
+    const view = this._mem;
+    const q = view.query.trim();
+    if (!q) {
+      view.search = null;
+      this.requestUpdate();
+      return;
+    }
+    view.searching = true;
+    view.error = null;
+    this.requestUpdate();
+    try {
+      const memory = await this.memoryApi();
+      const items = await memory.search(q, { limit: MEMORY_SEARCH_LIMIT });
+      if (view !== this._mem) return;
+      view.search = { query: q, items: Array.isArray(items) ? items : [] };
+      const n = view.search.items.length;
+      this.announce(n === 0 ? `Nothing found for ${q}.` : `${n} ${n === 1 ? 'result' : 'results'} for ${q}.`);
+    } catch (e) {
+      this.memoryFailed(view, e, 'The search failed');
+    } finally {
+      view.searching = false;
+      this.requestUpdate();
+    }
+  }
+
+  private clearMemorySearch(): void {
+    this._mem.search = null;
+    this._mem.query = '';
+    this.requestUpdate();
+    this.focusInPanel('input[type="search"]');
+  }
+
+  /** Deletes one item (its Delete button); focus moves to the next item of the same list. */
+  private async deleteMemoryItem(item: MemoryItem, e: Event): Promise<void> {
+    const view = this._mem;
+    const key = itemKey(item);
+    if (view.deleting.has(key)) return;
+    // where focus goes afterwards: the next item of this list, else the previous, else its heading
+    const li = (e.currentTarget as HTMLElement | null)?.closest('li');
+    const list = li?.parentElement;
+    const neighbour = (li?.nextElementSibling ?? li?.previousElementSibling) as HTMLElement | null | undefined;
+    const after = list?.id
+      ? neighbour?.dataset['key']
+        ? `#${list.id} [data-key="${CSS.escape(neighbour.dataset['key'])}"] [part~="memory-delete-button"]`
+        : `#${list.id}-heading`
+      : '';
+    view.deleting.add(key);
+    view.error = null;
+    this.requestUpdate();
+    try {
+      const memory = await this.memoryApi();
+      await memory.delete(item.tier, item.id);
+      if (view !== this._mem) return;
+      const keep = (i: MemoryItem) => itemKey(i) !== key;
+      const t = view.tiers[item.tier];
+      t.items = t.items.filter(keep);
+      if (view.search) view.search = { ...view.search, items: view.search.items.filter(keep) };
+      if (view.stats) view.stats = { ...view.stats, [item.tier]: Math.max(0, (view.stats[item.tier] ?? 1) - 1) };
+      const agent = this._memoryInfo?.agent ?? this.memoryAgent;
+      this.announce(`Deleted ${memoryItemName(item)}.`);
+      this.emit('neuronos-memory', { action: 'delete', agent, tier: item.tier, id: item.id });
+      if (after) this.focusInPanel(after);
+      void this.refreshMemoryStats(view, memory);
+    } catch (err) {
+      this.memoryFailed(view, err, `Could not delete the ${memoryItemName(item)}`);
+    } finally {
+      view.deleting.delete(key);
+      this.requestUpdate();
+    }
+  }
+
+  /** Downloads the memory as a JSON file (and fires `neuronos-memory` with the document). */
+  private async exportMemory(): Promise<void> {
+    const view = this._mem;
+    if (view.busy) return;
+    view.busy = 'export';
+    view.error = null;
+    this.requestUpdate();
+    try {
+      const memory = await this.memoryApi();
+      const doc = await memory.export();
+      if (view !== this._mem) return;
+      const agent = this._memoryInfo?.agent ?? this.memoryAgent;
+      const day = new Date().toISOString().slice(0, 10);
+      const name = `neuronos-memory-${agent}-${day}.json`;
+      this.saveFile(new Blob([JSON.stringify(doc, null, 2)], { type: 'application/json' }), name);
+      this.announce(`Memory exported as ${name}.`);
+      this.emit('neuronos-memory', { action: 'export', agent, document: doc });
+    } catch (e) {
+      this.memoryFailed(view, e, 'The memory could not be exported');
+    } finally {
+      if (view.busy === 'export') view.busy = null;
+      this.requestUpdate();
+    }
+  }
+
+  /** Saves `blob` as a download named `filename` (a Blob URL and `<a download>`). */
+  protected saveFile(blob: Blob, filename: string): void {
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = filename;
+    a.hidden = true;
+    this.renderRoot.appendChild(a);
+    try {
+      a.click();
+    } finally {
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 30_000);
+    }
+  }
+
+  private chooseImportFile(): void {
+    this.renderRoot.querySelector<HTMLInputElement>('.memory-import-file')?.click();
+  }
+
+  /** A file was chosen: read and parse it, then ask "Replace or merge?". */
+  private async onImportFile(e: Event): Promise<void> {
+    const input = e.currentTarget as HTMLInputElement;
+    const file = input.files?.[0];
+    input.value = '';
+    if (!file) return;
+    const view = this._mem;
+    view.error = null;
+    this.requestUpdate();
+    let doc: unknown;
+    try {
+      if (file.size > MAX_IMPORT_BYTES) throw new Error(`the file is larger than ${formatBytes(MAX_IMPORT_BYTES)}`);
+      doc = JSON.parse(await file.text());
+      if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('it is not a JSON object');
+    } catch (err) {
+      if (view !== this._mem) return;
+      view.error = `${snippet(file.name, 80)} is not a memory export: ${snippet(err instanceof Error ? err.message : String(err), 200)}`;
+      this.emit('neuronos-error', { code: 'invalid_argument', message: view.error });
+      this.requestUpdate();
+      return;
+    }
+    if (view !== this._mem) return;
+    view.pendingImport = { doc: doc as object, name: file.name };
+    view.confirmForget = false;
+    this.requestUpdate();
+    this.focusInPanel('[part~="memory-import-choice"]');
+  }
+
+  private cancelImport(): void {
+    this._mem.pendingImport = null;
+    this.requestUpdate();
+    this.focusInPanel('[part~="memory-import-button"]');
+  }
+
+  private async importMemory(mode: 'replace' | 'merge'): Promise<void> {
+    const view = this._mem;
+    const pending = view.pendingImport;
+    if (!pending || view.busy) return;
+    view.busy = 'import';
+    view.error = null;
+    this.requestUpdate();
+    try {
+      const memory = await this.memoryApi();
+      await memory.import(pending.doc, { mode });
+      if (view !== this._mem) return;
+      view.pendingImport = null;
+      view.search = null;
+      const agent = this._memoryInfo?.agent ?? this.memoryAgent;
+      this.announce(mode === 'replace' ? `The memory was replaced by ${pending.name}.` : `${pending.name} was merged into the memory.`);
+      this.emit('neuronos-memory', { action: 'import', agent, mode });
+      this.focusInPanel('[part~="memory-import-button"]');
+    } catch (e) {
+      this.memoryFailed(view, e, 'The file could not be imported');
+    } finally {
+      if (view.busy === 'import') view.busy = null;
+      this.requestUpdate();
+    }
+    if (view === this._mem && !view.pendingImport) void this.loadMemory();
+  }
+
+  private askForget(): void {
+    this._mem.confirmForget = true;
+    this._mem.pendingImport = null;
+    this.requestUpdate();
+    this.focusInPanel('[part~="memory-forget-confirm"]');
+  }
+
+  private cancelForget(): void {
+    this._mem.confirmForget = false;
+    this.requestUpdate();
+    this.focusInPanel('[part~="memory-forget-button"]');
+  }
+
+  /** "Forget everything", confirmed: the conversation ends, then the agent's memory is cleared. */
+  private async forgetEverything(): Promise<void> {
+    const view = this._mem;
+    if (!view.confirmForget || view.busy) return;
+    view.busy = 'clear';
+    view.error = null;
+    this.requestUpdate();
+    try {
+      const memory = await this.memoryApi();
+      // the conversation first, so a running turn cannot log to the memory after it was cleared
+      this.clear();
+      await memory.clear();
+      if (view !== this._mem) return;
+      view.confirmForget = false;
+      view.search = null;
+      view.query = '';
+      const agent = this._memoryInfo?.agent ?? this.memoryAgent;
+      this.announce('Everything the assistant remembered was forgotten.');
+      this.emit('neuronos-memory', { action: 'clear', agent });
+      this.focusInPanel('[part~="memory-forget-button"]');
+    } catch (e) {
+      this.memoryFailed(view, e, 'The memory could not be cleared');
+    } finally {
+      if (view.busy === 'clear') view.busy = null;
+      this.requestUpdate();
+    }
+    if (view === this._mem && !view.confirmForget) void this.loadMemory();
+  }
+
   // --- errors and recovery --------------------------------------------------------------------
 
   private handleError(e: unknown): void {
@@ -1470,8 +2194,12 @@ export class NeuronOSChat extends LitElement {
       this.setError(NeuronOSError.from(e, 'worker_failed').code, describeError(NeuronOSError.from(e, 'worker_failed')));
       return;
     }
-    // the page tools again, in case the client forgot them with its worker
-    if (this._client === client) this.installPageTools(client, true);
+    // the page tools again, in case the client forgot them with its worker; the memory too
+    if (this._client === client) {
+      this.installPageTools(client, true);
+      this._memOpen = null;
+      void this.openMemory(client);
+    }
     // the element was removed, or the model changed meanwhile (that load follows `load`)
     if (life !== this._life || this._status !== 'restarting') return;
     await this.startLoad(history, { code: err.code, message: `${reason} and was restarted; the model is loaded again.` });
@@ -1510,6 +2238,11 @@ export class NeuronOSChat extends LitElement {
     this._error = null;
     this._lastStats = null;
     this._recoveries = 0;
+    this._memOpen = null;
+    this._memoryInfo = null;
+    this._memoryNotice = null;
+    this._memoryPanel = false;
+    this._mem = emptyMemoryView();
   }
 
   // --- attribute validation -------------------------------------------------------------------
@@ -1786,6 +2519,217 @@ export class NeuronOSChat extends LitElement {
     </div>`;
   }
 
+  private renderMemoryButton(): TemplateResult | typeof nothing {
+    if (this._client && !this._client.memory) return nothing;
+    const info = this._memoryInfo;
+    const badge = !this.memoryPersist ? 'off' : info && !info.persistent ? 'not saved' : '';
+    return html`<button
+      part="memory-button"
+      type="button"
+      class="secondary small memory-button"
+      aria-expanded=${this._memoryPanel ? 'true' : 'false'}
+      aria-controls=${ifDefined(this._memoryPanel ? `memory-panel-${this._uid}` : undefined)}
+      @click=${() => this.toggleMemoryPanel()}
+    >
+      Memory${badge ? html`<span class="memory-badge"> · ${badge}</span>` : nothing}
+    </button>`;
+  }
+
+  private renderMemoryItem(item: MemoryItem, showTier: boolean): TemplateResult {
+    const key = itemKey(item);
+    const time = memoryTime(item.time);
+    const tags = Array.isArray(item.tags) ? item.tags.map((t) => String(t)).filter(Boolean) : [];
+    const role = item.tier === 'recall' && item.role ? roleName(item.role) : '';
+    const label = [showTier ? TIER_NAME[item.tier] : '', item.tier === 'core' ? String(item.label ?? item.id) : '', role].filter(Boolean).join(' · ');
+    const text = String(item.text ?? '');
+    const shown = text.length > MAX_SHOWN_CHARS ? `${text.slice(0, MAX_SHOWN_CHARS)}… (${text.length - MAX_SHOWN_CHARS} more characters)` : text;
+    return html`<li part="memory-item" class="memory-item" data-tier=${item.tier} data-key=${key}>
+      <div class="memory-item-body">
+        ${label ? html`<span class="memory-item-label">${label}</span>` : nothing}
+        <p class="memory-text">${shown}</p>
+        ${tags.length || time
+          ? html`<p class="memory-meta">
+              ${tags.length ? html`<span class="memory-tags">Tags: ${tags.join(', ')}</span>` : nothing}
+              ${time ? html`<time datetime=${time.iso}>${time.text}</time>` : nothing}
+            </p>`
+          : nothing}
+      </div>
+      <button
+        part="memory-delete-button"
+        type="button"
+        class="secondary small"
+        ?disabled=${this._mem.deleting.has(key)}
+        @click=${(e: Event) => void this.deleteMemoryItem(item, e)}
+      >
+        Delete<span class="visually-hidden"> ${memoryItemName(item)}</span>
+      </button>
+    </li>`;
+  }
+
+  private renderMemoryTier(v: MemoryView, t: (typeof MEMORY_TIERS)[number]): TemplateResult {
+    const tv = v.tiers[t.tier];
+    const id = `mem-${t.tier}-${this._uid}`;
+    const count = v.stats?.[t.tier];
+    return html`<section part="memory-tier" class="memory-tier" data-tier=${t.tier} aria-labelledby="${id}-heading">
+      <h3 id="${id}-heading" tabindex="-1">${t.title}${typeof count === 'number' ? html` <span class="memory-count">(${count})</span>` : nothing}</h3>
+      <p class="hint">${t.hint}</p>
+      ${tv.items.length
+        ? html`<ul id=${id} class="memory-list">
+            ${repeat(
+              tv.items,
+              itemKey,
+              (i) => this.renderMemoryItem(i, false),
+            )}
+          </ul>`
+        : v.loaded
+          ? html`<p class="hint memory-empty">${t.empty}</p>`
+          : nothing}
+      ${tv.more
+        ? html`<button part="memory-more-button" type="button" class="secondary small" ?disabled=${tv.loading} @click=${() => void this.showMoreMemory(t.tier)}>
+            Show more<span class="visually-hidden"> ${t.title.toLowerCase()}</span>
+          </button>`
+        : nothing}
+    </section>`;
+  }
+
+  private renderMemorySearch(v: MemoryView): TemplateResult | typeof nothing {
+    const s = v.search;
+    if (!s) return nothing;
+    const id = `mem-search-${this._uid}`;
+    return html`<section part="memory-results" class="memory-tier" aria-labelledby="${id}-heading">
+      <h3 id="${id}-heading" tabindex="-1">Results for “${s.query}” <span class="memory-count">(${s.items.length})</span></h3>
+      ${s.items.length
+        ? html`<ul id=${id} class="memory-list">
+            ${repeat(
+              s.items,
+              itemKey,
+              (i) => this.renderMemoryItem(i, true),
+            )}
+          </ul>`
+        : html`<p class="hint memory-empty">Nothing found.</p>`}
+      <button type="button" class="secondary small" @click=${() => this.clearMemorySearch()}>Clear search</button>
+    </section>`;
+  }
+
+  private renderMemoryPanel(): TemplateResult | typeof nothing {
+    if (!this._memoryPanel) return nothing;
+    const v = this._mem;
+    const id = (x: string) => `${x}-${this._uid}`;
+    const info = this._memoryInfo;
+    const agent = info?.agent ?? this.memoryAgent;
+    let where: string;
+    if (!this.memoryPersist) where = 'Memory is off: what the assistant remembers is kept in this tab only and forgotten when the page closes.';
+    else if (!info) where = v.error ? 'The memory is not available.' : 'Opening the memory…';
+    else if (info.persistent) where = `Stored in this browser, on this device only (memory “${agent}”).`;
+    else where = `Not saved: kept in this tab only and forgotten when the page closes.${info.notice ? ` ${info.notice.message}` : ''}`;
+    const s = v.stats;
+    const counts = s ? `${plural(s.core, 'core block', 'core blocks')} · ${plural(s.archival, 'fact', 'facts')} · ${plural(s.recall, 'past message', 'past messages')}` : '';
+    const busy = v.busy !== null;
+    return html`<div
+      part="memory-panel"
+      id=${id('memory-panel')}
+      class="memory-panel"
+      role="dialog"
+      aria-labelledby=${id('mem-title')}
+      aria-describedby=${id('mem-where')}
+      aria-busy=${v.loading ? 'true' : 'false'}
+      tabindex="-1"
+      @keydown=${this.onMemoryKeyDown}
+    >
+      <div class="memory-head">
+        <h2 class="memory-title" id=${id('mem-title')}>Memory</h2>
+        <button part="memory-close-button" type="button" class="secondary small" @click=${() => this.closeMemoryPanel(true)}>
+          Close<span class="visually-hidden"> memory</span>
+        </button>
+      </div>
+      <p class="hint" id=${id('mem-where')}>${where}</p>
+      ${counts ? html`<p part="memory-counts" class="memory-counts">${counts}</p>` : nothing}
+      ${v.error ? html`<p part="memory-error" class="memory-error" role="alert">${v.error}</p>` : nothing}
+      <form
+        part="memory-search"
+        class="memory-search"
+        role="search"
+        @submit=${(e: Event) => {
+          e.preventDefault();
+          void this.searchMemory();
+        }}
+      >
+        <label for=${id('mem-q')}>Search memory</label>
+        <input id=${id('mem-q')} type="search" .value=${live(v.query)} @input=${this.onMemoryQuery} @search=${this.onMemoryQuery} />
+        <button type="submit" class="secondary small" ?disabled=${v.searching}>Search</button>
+      </form>
+      ${v.loading && !v.loaded ? html`<p class="hint">Loading…</p>` : nothing}
+      ${v.search ? this.renderMemorySearch(v) : MEMORY_TIERS.map((t) => this.renderMemoryTier(v, t))}
+      <div class="memory-actions">
+        <button part="memory-export-button" type="button" class="secondary small" ?disabled=${busy} @click=${() => void this.exportMemory()}>Export</button>
+        <button part="memory-import-button" type="button" class="secondary small" ?disabled=${busy} @click=${() => this.chooseImportFile()}>Import…</button>
+        <label class="visually-hidden" for=${id('mem-file')}>Memory file to import</label>
+        <input
+          id=${id('mem-file')}
+          class="memory-import-file"
+          type="file"
+          accept=".json,application/json"
+          hidden
+          @change=${(e: Event) => void this.onImportFile(e)}
+        />
+        <button part="memory-forget-button" type="button" class="danger-outline small" ?disabled=${busy} @click=${() => this.askForget()}>
+          Forget everything
+        </button>
+      </div>
+      ${v.pendingImport
+        ? html`<div
+            part="memory-import-choice"
+            class="confirm"
+            role="alertdialog"
+            aria-labelledby=${id('mem-import-q')}
+            aria-describedby=${id('mem-import-d')}
+            tabindex="-1"
+          >
+            <p class="confirm-question" id=${id('mem-import-q')}>Import <strong>${v.pendingImport.name}</strong>?</p>
+            <p class="confirm-detail" id=${id('mem-import-d')}>
+              Replace: what is remembered now is deleted, then the file is loaded. Merge: the file's memories are added to what is remembered.
+            </p>
+            <div class="confirm-actions">
+              <button part="memory-import-replace" type="button" ?disabled=${busy} @click=${() => void this.importMemory('replace')}>Replace</button>
+              <button part="memory-import-merge" type="button" ?disabled=${busy} @click=${() => void this.importMemory('merge')}>Merge</button>
+              <button type="button" class="secondary" @click=${() => this.cancelImport()}>Cancel</button>
+            </div>
+          </div>`
+        : nothing}
+      ${v.confirmForget
+        ? html`<div
+            part="memory-forget-confirm"
+            class="confirm"
+            role="alertdialog"
+            aria-labelledby=${id('mem-forget-q')}
+            aria-describedby=${id('mem-forget-d')}
+            tabindex="-1"
+          >
+            <p class="confirm-question" id=${id('mem-forget-q')}>Forget everything the assistant remembers?</p>
+            <p class="confirm-detail" id=${id('mem-forget-d')}>
+              This deletes its core memory, facts, conversation history and files (memory “${agent}”) on this device and clears this
+              conversation. It cannot be undone.
+            </p>
+            <div class="confirm-actions">
+              <button part="memory-forget-yes" type="button" class="danger" ?disabled=${busy} @click=${() => void this.forgetEverything()}>
+                Forget everything
+              </button>
+              <button type="button" class="secondary" @click=${() => this.cancelForget()}>Cancel</button>
+            </div>
+          </div>`
+        : nothing}
+    </div>`;
+  }
+
+  private onMemoryQuery(e: Event): void {
+    const view = this._mem;
+    view.query = (e.target as HTMLInputElement).value;
+    if (!view.query && view.search) {
+      view.search = null; // the box was emptied (Escape, ×): back to the lists
+      this.requestUpdate();
+    }
+  }
+
   private renderSettings(): TemplateResult | typeof nothing {
     if (this.hideSettings) return nothing;
     const id = (s: string) => `${s}-${this._uid}`;
@@ -1853,13 +2797,17 @@ export class NeuronOSChat extends LitElement {
     return html`<div part="container" class="container">
       <div part="header" class="header">
         <span class="title">${name || 'NeuronOS chat'}</span>
-        <span part="status" class="status" data-status=${this._status}
-          >${this.statusText()}${tps && (this._status === 'ready' || this._status === 'generating')
-            ? html` · <span class="tps">last reply ${tps}</span>`
-            : nothing}</span
-        >
+        <span class="header-end">
+          <span part="status" class="status" data-status=${this._status}
+            >${this.statusText()}${tps && (this._status === 'ready' || this._status === 'generating')
+              ? html` · <span class="tps">last reply ${tps}</span>`
+              : nothing}</span
+          >
+          ${this.renderMemoryButton()}
+        </span>
       </div>
       ${this._notice ? html`<p part="notice" class="notice hint">${this._notice}</p>` : nothing}
+      ${this._memoryNotice ? html`<p part="memory-notice" class="notice hint">${this._memoryNotice}</p>` : nothing}
       <div part="error" class="errors" role="alert" ?hidden=${errors.length === 0}>
         ${repeat(
           errors,
@@ -1867,7 +2815,7 @@ export class NeuronOSChat extends LitElement {
           (e) => html`<p data-code=${e.code}>${e.message}</p>`,
         )}
       </div>
-      ${this.renderLoadPanel()} ${this.renderProgress()}
+      ${this.renderMemoryPanel()} ${this.renderLoadPanel()} ${this.renderProgress()}
       <div
         part="messages"
         class="messages"

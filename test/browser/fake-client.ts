@@ -24,12 +24,31 @@
  *
  * Like the real client, a turn is a plain chat (no steps, no callbacks) when `tools` is [] and no
  * page tool is registered.
+ *
+ * Memory (`client.memory`, the memory issue's client API): every client has a FakeMemory. Stored
+ * memories live on the backend per agent name (the "OPFS"), so a new client sees them; a memory
+ * opened with `persist: false` (or while `backend.memoryNotice` is set, like another tab holding
+ * it) is a private copy in RAM. Every call is recorded in `memory.calls`.
+ *
+ *   backend.seedMemory('default', { archival: [{ text: 'The visitor likes tea', tags: ['food'] }] });
+ *   backend.memoryNotice = { code: 'memory_locked', message: 'Another tab has this memory open.' };
+ *   backend.memoryFail.delete = 'quota_exceeded';
  */
 import { NeuronOSError, type NeuronOSErrorCode } from '../../src/errors.js';
 import type { LoadOptions, TokenStream } from '../../src/neuronos.js';
 import type { ChatMessage, FinishReason, GenerationStats, ModelInfo } from '../../src/protocol.js';
 import { BUILTIN_TOOLS, TOOL_GROUPS, type AgentFinish, type AgentStepEvent, type PageTool, type ToolCallRequest } from '../../src/agent-types.js';
-import type { AgentChatOptions, AgentTurnResult, ClientLike, ClientOptions } from '../../components/neuronos-chat/neuronos-chat.js';
+import type {
+  AgentChatOptions,
+  AgentTurnResult,
+  ClientLike,
+  ClientOptions,
+  MemoryClientLike,
+  MemoryItem,
+  MemoryOpenResult,
+  MemoryStats,
+  MemoryTier,
+} from '../../components/neuronos-chat/neuronos-chat.js';
 
 /** One scripted agent step before the answer. */
 export interface FakeStep {
@@ -333,6 +352,143 @@ export class FakeStream implements TokenStream {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Memory
+
+/** One agent's memory: recall is kept newest first (as `list('recall')` returns it). */
+export interface FakeMemoryData {
+  core: MemoryItem[];
+  recall: MemoryItem[];
+  archival: MemoryItem[];
+  nextId: number;
+}
+
+/** What a seed or an import may give per tier (tier and id are filled in). */
+export type MemorySeed = Partial<Record<MemoryTier, Array<Partial<MemoryItem> & { text: string }>>>;
+
+export type MemoryOp = 'open' | 'list' | 'search' | 'delete' | 'export' | 'import' | 'clear' | 'stats';
+
+/** The core blocks a new (or cleared) memory starts with. */
+export const DEFAULT_CORE: ReadonlyArray<{ label: string; text: string }> = [
+  { label: 'persona', text: 'I am a helpful assistant that runs in this browser.' },
+  { label: 'human', text: '' },
+];
+
+export const MEMORY_EXPORT_FORMAT = 'neuronos-memory';
+
+function defaultMemory(): FakeMemoryData {
+  return { core: DEFAULT_CORE.map((b) => ({ tier: 'core', id: b.label, label: b.label, text: b.text })), recall: [], archival: [], nextId: 1 };
+}
+
+function copyData(d: FakeMemoryData): FakeMemoryData {
+  return structuredClone(d);
+}
+
+/** Adds seeded/imported items to `data` (core blocks by label: replaced). */
+function addItems(data: FakeMemoryData, seed: MemorySeed): void {
+  for (const b of seed.core ?? []) {
+    const label = String(b.label ?? b.id);
+    data.core = data.core.filter((c) => c.label !== label);
+    data.core.push({ ...b, tier: 'core', id: label, label, text: b.text });
+  }
+  for (const tier of ['archival', 'recall'] as const) {
+    const items = (seed[tier] ?? []).map((i) => ({ ...i, tier, id: data.nextId++, text: i.text }) as MemoryItem);
+    // recall newest first: seeded oldest first, so the last seeded is listed first
+    data[tier] = tier === 'recall' ? [...items.reverse(), ...data[tier]] : [...data[tier], ...items];
+  }
+}
+
+export class FakeMemory implements MemoryClientLike {
+  /** Every call, in order. */
+  calls: Array<{ op: MemoryOp; args: unknown[] }> = [];
+  /** The open agent (null: none; after a restart the element must open it again). */
+  agent: string | null = null;
+  persistent = false;
+  private ram: FakeMemoryData | null = null;
+  private readonly backend: FakeBackend;
+
+  constructor(backend: FakeBackend) {
+    this.backend = backend;
+  }
+
+  callsOf(op: MemoryOp): unknown[][] {
+    return this.calls.filter((c) => c.op === op).map((c) => c.args);
+  }
+
+  private async enter(op: MemoryOp, args: unknown[]): Promise<FakeMemoryData | null> {
+    this.calls.push({ op, args });
+    await tick();
+    const code = this.backend.memoryFail[op];
+    if (code) throw fakeError(code, '', `memory.${op}`);
+    if (op === 'open') return null;
+    if (this.agent === null) throw new NeuronOSError('invalid_argument', 'no memory is open', `memory.${op}`);
+    return this.persistent ? this.backend.memoryOf(this.agent) : this.ram!;
+  }
+
+  async open(agent: string, opts: { persist?: boolean } = {}): Promise<MemoryOpenResult> {
+    await this.enter('open', [agent, opts]);
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(agent)) throw new NeuronOSError('invalid_argument', `bad agent name ${agent}`, 'memory.open');
+    const notice = this.backend.memoryNotice;
+    this.agent = agent;
+    this.persistent = (opts.persist ?? true) && !notice;
+    // in RAM: a copy of what is stored (another tab holds it) or a fresh memory (persist: false)
+    this.ram = this.persistent ? null : opts.persist === false ? defaultMemory() : copyData(this.backend.memoryOf(agent));
+    const r: MemoryOpenResult = { agent, persistent: this.persistent };
+    if (notice) r.notice = { ...notice };
+    return r;
+  }
+
+  async list(tier: MemoryTier, opts: { offset?: number; limit?: number } = {}): Promise<MemoryItem[]> {
+    const d = (await this.enter('list', [tier, opts]))!;
+    const offset = opts.offset ?? 0;
+    return structuredClone(d[tier].slice(offset, offset + (opts.limit ?? 50)));
+  }
+
+  async search(query: string, opts: { limit?: number } = {}): Promise<MemoryItem[]> {
+    const d = (await this.enter('search', [query, opts]))!;
+    const q = query.toLowerCase();
+    const hits = [...d.core, ...d.archival, ...d.recall].filter((i) => i.text.toLowerCase().includes(q) || (i.label ?? '').toLowerCase().includes(q));
+    return structuredClone(hits.slice(0, opts.limit ?? 20).map((i, n) => ({ ...i, score: 1 / (n + 1) })));
+  }
+
+  async delete(tier: MemoryTier, id: number | string): Promise<void> {
+    const d = (await this.enter('delete', [tier, id]))!;
+    const before = d[tier].length;
+    d[tier] = d[tier].filter((i) => i.id !== id);
+    if (d[tier].length === before) throw new NeuronOSError('not_found', `no ${tier} item ${id}`, 'memory.delete');
+  }
+
+  async export(): Promise<object> {
+    const d = (await this.enter('export', []))!;
+    return { format: MEMORY_EXPORT_FORMAT, version: 1, agent: this.agent, exported: 1_700_000_000, core: structuredClone(d.core), archival: structuredClone(d.archival), recall: structuredClone(d.recall) };
+  }
+
+  async import(doc: object, opts: { mode?: 'replace' | 'merge' } = {}): Promise<void> {
+    const d = (await this.enter('import', [doc, opts]))!;
+    const x = doc as { format?: unknown; core?: MemoryItem[]; archival?: MemoryItem[]; recall?: MemoryItem[] };
+    if (x.format !== MEMORY_EXPORT_FORMAT) throw new NeuronOSError('invalid_argument', 'not a NeuronOS memory export', 'memory.import');
+    if ((opts.mode ?? 'merge') === 'replace') {
+      const fresh = defaultMemory();
+      fresh.nextId = d.nextId;
+      Object.assign(d, fresh);
+    }
+    // (recall in the document is newest first, as exported)
+    addItems(d, { core: x.core ?? [], archival: x.archival ?? [], recall: [...(x.recall ?? [])].reverse() });
+  }
+
+  async clear(): Promise<void> {
+    const d = (await this.enter('clear', []))!;
+    const fresh = defaultMemory();
+    fresh.nextId = d.nextId;
+    Object.assign(d, fresh);
+  }
+
+  async stats(): Promise<MemoryStats> {
+    const d = (await this.enter('stats', []))!;
+    return { core: d.core.length, recall: d.recall.length, archival: d.archival.length };
+  }
+}
+
 export interface LoadCall {
   url: string;
   opts: LoadOptions;
@@ -368,12 +524,15 @@ export class FakeClient implements ClientLike {
   /** Names passed to registerTool / unregisterTool, in order. */
   registerCalls: string[] = [];
   unregisterCalls: string[] = [];
+  /** The memory API (set to undefined in a test for a client without memory). */
+  memory: FakeMemory | undefined;
   private readonly backend: FakeBackend;
 
   constructor(backend: FakeBackend, id: number, options: ClientOptions) {
     this.backend = backend;
     this.id = id;
     this.options = options;
+    this.memory = new FakeMemory(backend);
   }
 
   async loadModel(url: string, opts: LoadOptions = {}): Promise<ModelInfo> {
@@ -454,6 +613,7 @@ export class FakeClient implements ClientLike {
     for (const c of this.chatCalls) c.stream.forceAbort();
     this.crashed = false;
     this.history = [];
+    if (this.memory) this.memory.agent = null; // the new worker has no memory open
   }
 
   dispose(): void {
@@ -483,6 +643,12 @@ export class FakeBackend {
   crashNextChat = false;
   /** restart() rejects with worker_failed. */
   failRestart = false;
+  /** memory.open() answers with this notice and opens the memory in RAM (e.g. another tab has it). */
+  memoryNotice: { code: string; message: string } | null = null;
+  /** memory.<op>() rejects with this code. */
+  memoryFail: Partial<Record<MemoryOp, NeuronOSErrorCode>> = {};
+  /** The stored memories ("OPFS"), by agent name. */
+  readonly memories = new Map<string, FakeMemoryData>();
   private loadFailures: Array<{ match: string; code: NeuronOSErrorCode; times: number }> = [];
   private loadWaiters: Array<() => void> = [];
 
@@ -520,6 +686,20 @@ export class FakeBackend {
     this.clients.push(c);
     return c;
   };
+
+  /** The stored memory of `agent` (a new one with the default core blocks if none). */
+  memoryOf(agent: string): FakeMemoryData {
+    let d = this.memories.get(agent);
+    if (!d) this.memories.set(agent, (d = defaultMemory()));
+    return d;
+  }
+
+  /** Stores items in `agent`'s memory (recall: oldest first; listed newest first). */
+  seedMemory(agent: string, seed: MemorySeed): FakeMemoryData {
+    const d = this.memoryOf(agent);
+    addItems(d, seed);
+    return d;
+  }
 
   get lastClient(): FakeClient | undefined {
     return this.clients.at(-1);

@@ -220,6 +220,54 @@ describe('the agent in Chromium (agent-scripted fixture)', () => {
       await page.close();
     });
   }
+
+  test('file tools: a note written by the agent is read back after a page reload (OPFS)', async () => {
+    const page = await apiPage(env.isolated().url);
+    // a fresh folder for this test (OPFS persists across test runs in a profile; here each run has its own)
+    const agent = `e2e-${Date.now()}`;
+    const w = await turn(page, script('save_note').user, { agent });
+    assert.deepEqual(
+      w.steps.map((e: any) => [e.kind, e.tool ?? null]),
+      [
+        ['action', 'file_write'],
+        ['observation', 'file_write'],
+        ['answer', null],
+      ],
+    );
+    assert.deepEqual(w.steps[1].result, { path: 'notes/todo.txt', bytes: 9 });
+    assert.equal(w.text, answerOf('save_note'));
+    await page.reload();
+    await page.waitForSelector('body[data-ready="1"]');
+    await page.evaluate(async (model) => {
+      await (window as any).neuronos.loadModel(model, { contextSize: 2048 });
+    }, MODEL);
+    const r = await turn(page, script('read_note').user, { agent });
+    assert.equal(r.steps[1].result, 'Buy milk.', 'the file came back from OPFS after the reload');
+    assert.equal(r.text, answerOf('read_note'));
+    // another agent's folder does not have it
+    const other = await turn(page, script('read_note').user, { agent: `${agent}-other` });
+    assert.match(other.steps.find((e: any) => e.kind === 'observation')?.error ?? '', /not found|no such|does not exist/i);
+    await page.close();
+  });
+
+  test('the playground: the offline agent uses the calculator and answers', async () => {
+    const { page, log } = await open(env.browser(), `${env.isolated().url}/demo/`);
+    await page.waitForFunction(() => /Loaded|ready/i.test(document.querySelector('neuronos-chat')?.shadowRoot?.textContent ?? ''), undefined, { timeout: 120_000 }).catch(() => undefined);
+    const input = page.locator('neuronos-chat textarea');
+    await input.waitFor();
+    await page.waitForFunction(() => !(document.querySelector('neuronos-chat')!.shadowRoot!.querySelector('textarea') as HTMLTextAreaElement).disabled);
+    await input.fill(script('calculator').user);
+    await input.press('Enter');
+    await page.waitForFunction(
+      (answer) => (document.querySelector('neuronos-chat')!.shadowRoot!.textContent ?? '').includes(answer),
+      answerOf('calculator'),
+    );
+    const steps = await page.locator('neuronos-chat [part~="step"]').allInnerTexts();
+    assert.ok(steps.some((t) => /calculator/.test(t)), steps.join(' | '));
+    assert.deepEqual(log.errors, []);
+    assert.deepEqual(log.cspViolations, []);
+    await page.close();
+  });
 });
 
 describe('<neuronos-chat> agent steps with the real worker', () => {
