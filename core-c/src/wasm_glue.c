@@ -13,6 +13,7 @@
 #include "llama.h"
 #include "sqlite3.h"
 #include "neuronos.h"
+#include "opfs_vfs.h"
 #include "strbuf.h"
 
 #define EXPORT EMSCRIPTEN_KEEPALIVE
@@ -29,6 +30,13 @@ static volatile int32_t g_abort = 0;
 
 static void free_mapped(void);
 static neuronos_agent *g_agent = NULL; /* uses g_eng: freed with it */
+/* The open memory store (memory section below), or NULL; the agent uses it for its memory tools,
+ * its prompt (core memory) and recall. Call memory_changed() after opening or closing it. */
+static neuronos_memory *g_mem = NULL;
+
+static void memory_changed(void) {
+    if (g_agent) neuronos_agent_set_memory(g_agent, g_mem);
+}
 
 static void free_agent(void) {
     neuronos_agent_free(g_agent);
@@ -298,6 +306,7 @@ static bool need_agent(void) {
         record(NEURONOS_ERR_OUT_OF_MEMORY, "out of memory");
         return false;
     }
+    memory_changed();
     return true;
 }
 
@@ -324,8 +333,9 @@ EXPORT int neuronos_wasm_agent_set_tools(const char *tools_json) {
 
 /* Begins an agent turn. messages_json: the conversation, the new user message last.
  * options_json: {"system": string, "template": string, "maxSteps": int, "maxThoughtChars": int,
- * "maxAnswerChars": int, "maxStringChars": int, "maxArrayItems": int} (all optional). Sampling as
- * set by neuronos_wasm_set_sampling. */
+ * "maxAnswerChars": int, "maxStringChars": int, "maxArrayItems": int, "conversation": string,
+ * "plain": bool, "reserveTokens": int} (all optional). Sampling as set by
+ * neuronos_wasm_set_sampling. */
 EXPORT int neuronos_wasm_agent_begin(const char *messages_json, const char *options_json) {
     if (!need_agent()) return g_status;
     g_agent_result = &g_agent_idle;
@@ -335,14 +345,16 @@ EXPORT int neuronos_wasm_agent_begin(const char *messages_json, const char *opti
     int st = neuronos_json_parse_messages(messages_json, &msgs, &n, why, sizeof why);
     if (st != NEURONOS_OK) return record(st, why);
     neuronos_agent_params ap = neuronos_agent_default_params();
-    char *system = NULL, *tmpl = NULL;
+    char *system = NULL, *tmpl = NULL, *conversation = NULL;
     sqlite3_stmt *q = NULL;
     const char *opts = options_json && options_json[0] ? options_json : "{}";
     if (sqlite3_prepare_v2(neuronos_json_db(),
                            "SELECT json_valid(?1) AND json_type(?1)='object', json_extract(?1,'$.system'), "
                            "json_extract(?1,'$.template'), coalesce(json_extract(?1,'$.maxSteps'), ?2), "
                            "coalesce(json_extract(?1,'$.maxThoughtChars'), ?3), coalesce(json_extract(?1,'$.maxAnswerChars'), ?4), "
-                           "coalesce(json_extract(?1,'$.maxStringChars'), ?5), coalesce(json_extract(?1,'$.maxArrayItems'), ?6)",
+                           "coalesce(json_extract(?1,'$.maxStringChars'), ?5), coalesce(json_extract(?1,'$.maxArrayItems'), ?6), "
+                           "json_extract(?1,'$.conversation'), coalesce(json_extract(?1,'$.plain'), 0), "
+                           "coalesce(json_extract(?1,'$.reserveTokens'), 0)",
                            -1, &q, NULL) != SQLITE_OK) {
         free(msgs);
         return record(NEURONOS_ERR_INTERNAL, "JSON parser unavailable");
@@ -364,14 +376,22 @@ EXPORT int neuronos_wasm_agent_begin(const char *messages_json, const char *opti
         ap.limits.max_answer_chars = sqlite3_column_int(q, 5);
         ap.limits.max_string_chars = sqlite3_column_int(q, 6);
         ap.limits.max_array_items = sqlite3_column_int(q, 7);
+        if (sqlite3_column_text(q, 8)) conversation = strdup((const char *)sqlite3_column_text(q, 8));
+        ap.plain = sqlite3_column_int(q, 9) != 0;
+        ap.reserve_tokens = sqlite3_column_int(q, 10);
+        ap.conversation_id = conversation;
     }
     sqlite3_finalize(q);
     if (st == NEURONOS_OK) st = record_agent(neuronos_agent_begin(g_agent, msgs, n, system, tmpl, sampling(), &ap));
     free(system);
     free(tmpl);
+    free(conversation);
     free(msgs);
     return st;
 }
+
+/* What the last agent_begin changed to fit the context ("" when nothing); borrowed. */
+EXPORT const char *neuronos_wasm_agent_notice(void) { return g_agent ? neuronos_agent_notice(g_agent) : ""; }
 
 EXPORT int neuronos_wasm_agent_step(int max_tokens) {
     if (!need_agent()) return g_status;
@@ -397,7 +417,7 @@ EXPORT void neuronos_wasm_agent_end(void) {
 EXPORT char *neuronos_wasm_tools_run(const char *name, const char *args_json) {
     char *out = NULL;
     char why[512] = "";
-    int st = neuronos_tools_run_core(name, args_json, &out, why, sizeof why);
+    int st = neuronos_tools_run_core(name, args_json, g_mem, NULL, &out, why, sizeof why);
     record(st, why);
     return out;
 }
@@ -431,7 +451,7 @@ EXPORT char *neuronos_wasm_agent_chat(const char *message) {
                 }
                 sqlite3_finalize(q);
             }
-            int ts = tool && args ? neuronos_tools_run_core(tool, args, &out, why, sizeof why) : NEURONOS_ERR_OUT_OF_MEMORY;
+            int ts = tool && args ? neuronos_tools_run_core(tool, args, g_mem, NULL, &out, why, sizeof why) : NEURONOS_ERR_OUT_OF_MEMORY;
             st = ts == NEURONOS_OK ? neuronos_agent_observe(g_agent, out, NULL)
                                    : neuronos_agent_observe(g_agent, NULL, why[0] ? why : "the tool failed");
             free(tool);
@@ -469,23 +489,205 @@ EXPORT char *neuronos_wasm_agent_chat(const char *message) {
     return strbuf_take(&answer);
 }
 
-/* ---- exports of later issues: declared, honestly not implemented yet ---- */
+/* ---- memory (the store of memory.c; see "memory store" in neuronos.h) ----
+ * One store at a time, in g_mem: the agent uses the same one (memory_changed()). A persistent
+ * store lives at /neuronos/memory/<agent>.db through the "opfs" VFS (opfs_vfs.c), whose files the
+ * worker has opened beforehand (src/worker/memory-fs.ts); otherwise it is ":memory:". Every call
+ * runs on the worker's thread. Ids travel as doubles (exact up to 2^53). */
 
-EXPORT int neuronos_wasm_memory_init(void) {
-    return record(NEURONOS_ERR_NOT_IMPLEMENTED, "memory is not implemented yet (memory issue)");
+static char g_mem_path[96];     /* the open store's path, or ":memory:"; "" when none */
+static double g_mem_last_id = 0; /* id of the last message/entry stored */
+
+static bool need_memory(void) {
+    if (g_mem) return true;
+    record(NEURONOS_ERR_NOT_INITIALIZED, "no memory is open (open one first: memory.open())");
+    return false;
 }
-EXPORT int neuronos_wasm_memory_open(const char *agent_name) {
-    (void)agent_name;
-    return record(NEURONOS_ERR_NOT_IMPLEMENTED, "memory is not implemented yet (memory issue)");
+
+static int record_mem(int st) {
+    const char *e = g_mem ? neuronos_memory_last_error(g_mem) : "";
+    return record(st, st == NEURONOS_OK ? NULL : e[0] ? e : neuronos_status_code(st));
 }
-EXPORT int neuronos_wasm_memory_store(int tier, const char *key, const char *value) {
-    (void)tier, (void)key, (void)value;
-    return record(NEURONOS_ERR_NOT_IMPLEMENTED, "memory is not implemented yet (memory issue)");
-}
-EXPORT char *neuronos_wasm_memory_search(const char *query, int limit) {
-    (void)query, (void)limit;
-    record(NEURONOS_ERR_NOT_IMPLEMENTED, "memory is not implemented yet (memory issue)");
+
+/* An owned string result: `out` on success, NULL (status recorded) otherwise. */
+static char *record_mem_string(int st, char *out) {
+    record_mem(st);
+    if (st == NEURONOS_OK) return out;
+    neuronos_free_string(out);
     return NULL;
+}
+
+static bool agent_name_ok(const char *s) {
+    size_t n = 0;
+    for (; s && s[n]; n++) {
+        const char c = s[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+    }
+    return n >= 1 && n <= 64;
+}
+
+static void memory_close_current(void) {
+    neuronos_memory *old = g_mem;
+    g_mem = NULL;
+    g_mem_path[0] = 0;
+    memory_changed(); /* the agent lets go of it first */
+    neuronos_memory_close(old);
+}
+
+static int memory_open_at(const char *path, const char *vfs) {
+    memory_close_current();
+    neuronos_memory_params p = neuronos_memory_default_params();
+    p.vfs = vfs;
+    char why[512] = "";
+    neuronos_memory *m = NULL;
+    const int st = neuronos_memory_open(path, &p, &m, why, sizeof why);
+    if (st != NEURONOS_OK) return record(st, why[0] ? why : neuronos_status_code(st));
+    g_mem = m;
+    snprintf(g_mem_path, sizeof g_mem_path, "%s", path);
+    memory_changed();
+    return record(NEURONOS_OK, NULL);
+}
+
+/* The seed's call: a fresh store in RAM (closes any open one). */
+EXPORT int neuronos_wasm_memory_init(void) { return memory_open_at(":memory:", NULL); }
+
+/* Opens agent `agent_name`'s store ([A-Za-z0-9_-]{1,64}), closing the open one. persistent: the
+ * OPFS file (the worker must have opened its handles: memory-fs.ts); else in RAM. */
+EXPORT int neuronos_wasm_memory_open(const char *agent_name, int persistent) {
+    if (!agent_name_ok(agent_name)) return record(NEURONOS_ERR_INVALID_ARGUMENT, "agent name must be 1-64 letters, digits, '_' or '-'");
+    if (!persistent) return memory_open_at(":memory:", NULL);
+    if (neuronos_opfs_vfs_register() != SQLITE_OK) return record(NEURONOS_ERR_INTERNAL, "cannot register the OPFS storage layer");
+    char path[96];
+    snprintf(path, sizeof path, "/neuronos/memory/%s.db", agent_name);
+    return memory_open_at(path, NEURONOS_OPFS_VFS_NAME);
+}
+
+/* Closes the open store (none open is fine). */
+EXPORT int neuronos_wasm_memory_close(void) {
+    memory_close_current();
+    return record(NEURONOS_OK, NULL);
+}
+
+/* The open store's path (static): "/neuronos/memory/<agent>.db", ":memory:", or "" for none. */
+EXPORT const char *neuronos_wasm_memory_path(void) { return g_mem_path; }
+
+/* The id of the last recall message or archival entry stored (0 after a core store). */
+EXPORT double neuronos_wasm_memory_last_id(void) { return g_mem_last_id; }
+
+/* The seed's call: tier 0 core (key = label), 1 recall (key = role, conversation "default"),
+ * 2 archival (key = tags); see neuronos_memory_store. */
+EXPORT int neuronos_wasm_memory_store(int tier, const char *key, const char *value) {
+    g_mem_last_id = 0;
+    if (!need_memory()) return g_status;
+    int64_t id = 0;
+    const int st = neuronos_memory_store(g_mem, (neuronos_memory_tier)tier, key, value, &id);
+    if (st == NEURONOS_OK) g_mem_last_id = (double)id;
+    return record_mem(st);
+}
+
+EXPORT int neuronos_wasm_memory_core_set(const char *label, const char *text) {
+    g_mem_last_id = 0;
+    if (!need_memory()) return g_status;
+    return record_mem(neuronos_memory_core_set(g_mem, label, text));
+}
+
+/* time_ms <= 0: now. */
+EXPORT int neuronos_wasm_memory_recall_add(const char *conversation_id, const char *role, const char *content, double time_ms) {
+    g_mem_last_id = 0;
+    if (!need_memory()) return g_status;
+    int64_t id = 0;
+    const int st = neuronos_memory_recall_add(g_mem, conversation_id, role, content, time_ms > 0 && time_ms < 9e15 ? (int64_t)time_ms : 0, &id);
+    if (st == NEURONOS_OK) g_mem_last_id = (double)id;
+    return record_mem(st);
+}
+
+/* tags_json: a JSON array of strings, or NULL/"". time_ms <= 0: now. */
+EXPORT int neuronos_wasm_memory_archival_insert(const char *text, const char *tags_json, double time_ms) {
+    g_mem_last_id = 0;
+    if (!need_memory()) return g_status;
+    int64_t id = 0;
+    const int st = neuronos_memory_archival_insert(g_mem, text, tags_json, time_ms > 0 && time_ms < 9e15 ? (int64_t)time_ms : 0, &id);
+    if (st == NEURONOS_OK) g_mem_last_id = (double)id;
+    return record_mem(st);
+}
+
+/* The seed's call: recall and archival together, best first (owned JSON array). */
+EXPORT char *neuronos_wasm_memory_search(const char *query, int limit) {
+    if (!need_memory()) return NULL;
+    char *out = NULL;
+    return record_mem_string(neuronos_memory_search(g_mem, query, limit, &out), out);
+}
+
+/* One tier: 1 recall (conversation_id NULL = all), 2 archival. Owned JSON array. */
+EXPORT char *neuronos_wasm_memory_search_tier(int tier, const char *query, const char *conversation_id, int limit) {
+    if (!need_memory()) return NULL;
+    char *out = NULL;
+    int st;
+    if (tier == NEURONOS_MEMORY_RECALL) st = neuronos_memory_recall_search(g_mem, query, conversation_id, limit, &out);
+    else if (tier == NEURONOS_MEMORY_ARCHIVAL) st = neuronos_memory_archival_search(g_mem, query, limit, &out);
+    else {
+        record(NEURONOS_ERR_INVALID_ARGUMENT, "only recall (1) and archival (2) memory are searched; list core memory instead");
+        return NULL;
+    }
+    return record_mem_string(st, out);
+}
+
+/* A page of a tier (owned JSON array). */
+EXPORT char *neuronos_wasm_memory_list(int tier, int offset, int limit) {
+    if (!need_memory()) return NULL;
+    char *out = NULL;
+    return record_mem_string(neuronos_memory_list(g_mem, (neuronos_memory_tier)tier, offset, limit, &out), out);
+}
+
+/* Deletes recall message or archival entry `id` (a whole number >= 1). */
+EXPORT int neuronos_wasm_memory_delete(int tier, double id) {
+    if (!need_memory()) return g_status;
+    if (!(id >= 1 && id <= 9007199254740991.0) || (double)(int64_t)id != id)
+        return record(NEURONOS_ERR_INVALID_ARGUMENT, "a memory id is a whole number from 1");
+    return record_mem(neuronos_memory_delete(g_mem, (neuronos_memory_tier)tier, (int64_t)id));
+}
+
+/* Deletes core memory block `label`. */
+EXPORT int neuronos_wasm_memory_core_delete(const char *label) {
+    if (!need_memory()) return g_status;
+    return record_mem(neuronos_memory_core_delete(g_mem, label));
+}
+
+/* Everything as one export document (owned JSON). */
+EXPORT char *neuronos_wasm_memory_export(void) {
+    if (!need_memory()) return NULL;
+    char *out = NULL;
+    return record_mem_string(neuronos_memory_export(g_mem, &out), out);
+}
+
+/* mode 0 replace, 1 merge. Owned JSON report {"core","recall","archival","skipped"}. */
+EXPORT char *neuronos_wasm_memory_import(const char *json, int mode) {
+    if (!need_memory()) return NULL;
+    if (mode != NEURONOS_MEMORY_IMPORT_REPLACE && mode != NEURONOS_MEMORY_IMPORT_MERGE) {
+        record(NEURONOS_ERR_INVALID_ARGUMENT, "import mode must be 0 (replace) or 1 (merge)");
+        return NULL;
+    }
+    char *out = NULL;
+    return record_mem_string(neuronos_memory_import(g_mem, json, (neuronos_memory_import_mode)mode, &out), out);
+}
+
+EXPORT int neuronos_wasm_memory_clear(void) {
+    if (!need_memory()) return g_status;
+    return record_mem(neuronos_memory_clear(g_mem));
+}
+
+/* Counts of the open store (owned JSON; see neuronos_memory_stats). Not to be confused with
+ * neuronos_wasm_memory_stats, the WASM heap figures. */
+EXPORT char *neuronos_wasm_memory_db_stats(void) {
+    if (!need_memory()) return NULL;
+    char *out = NULL;
+    return record_mem_string(neuronos_memory_stats(g_mem, &out), out);
+}
+
+/* SQLite's integrity check and FTS5's; 0, or internal with the first problem. */
+EXPORT int neuronos_wasm_memory_check(void) {
+    if (!need_memory()) return g_status;
+    return record_mem(neuronos_memory_check(g_mem));
 }
 
 /* Memory figures: the WASM memory's size, the top of the heap (a high-water mark: dlmalloc
