@@ -1,23 +1,29 @@
 // `npm run bench`: NeuronOS against wllama and native llama.cpp, side by side, same model, same
-// browser, one run. Reports; never asserts a speed. Method: build/bench/README.md.
+// browser, one run; then the memory store's speed (native). Reports; never asserts a speed.
+// Method: build/bench/README.md.
 //
-//   npm run bench                      full run (both models × 1, 2[, N] threads, 3 repetitions)
-//   npm run bench -- --quick           Q4_0, 1 thread, 1 repetition of neuronos (mt), wllama, native (< 3 min;
-//                                      writes latest-quick.json, never latest.json)
+//   npm run bench                      full run (both models × 1, 2[, N] threads, 3 repetitions;
+//                                      memory store with 100,000 archival facts)
+//   npm run bench -- --quick           Q4_0, 1 thread, 1 repetition of neuronos (mt), wllama, native, and the
+//                                      memory store with 20,000 facts (3–4 min; writes latest-quick.json, never latest.json)
+//   npm run bench -- --engines memory  only the memory store (no browser; writes latest-memory[-quick].json)
 //   npm run bench -- --markdown        also write build/bench-results/latest.md (the README table)
 // Options: --reps N  --warmup N (discarded rounds)  --iters N (measurements per page)
-//          --models a,b  --threads 1,2  --engines neuronos,neuronos-st,wllama,native
-//          --context N  --timeout-ms N (per step)  --wllama-load blob|url  --no-native
+//          --models a,b  --threads 1,2  --engines neuronos,neuronos-st,wllama,native,memory
+//          --context N  --timeout-ms N (per step)  --wllama-load blob|url  --no-native  --no-memory
+//          --memory-facts N (100000; quick 20000)  --memory-queries N (200)  --memory-recall N
+//          (10000; quick 2000)  --memory-dir DIR (where the database file goes; default the OS temp dir)
 //          --out DIR  --help
 // Env: CHROMIUM_PATH (default /usr/bin/chromium).
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.mjs';
 import { spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DIST, FIXTURES, ROOT, readJSON } from './lib.mjs';
 import { ensureNative, nativeBuildInfo, runLlamaBench } from './bench/native.mjs';
+import { MEMORY_BENCH, ensureMemoryBench, runMemoryBench } from './bench/memory.mjs';
 import { markdownReport, ratios, summarize, textReport } from './bench/report.mjs';
 
 // ---- what is measured -------------------------------------------------------------------------
@@ -28,7 +34,8 @@ const GEN_TOKENS = 64;
 const SHORT_PROMPT_TOKENS = 4; // the prompt of the tg call (and of the baseline call it is paired with)
 const WARM_PROMPT_TOKENS = 16; // in-page warm-up after each load (JIT tier-up, first allocations)
 const WARM_GEN_TOKENS = 4;
-const ENGINES = ['neuronos', 'neuronos-st', 'wllama', 'native'];
+const ENGINES = ['neuronos', 'neuronos-st', 'wllama', 'native', 'memory']; // memory: the memory store, native (no model)
+const MEMORY = { facts: 100_000, quickFacts: 20_000, queries: 200, recall: 10_000, quickRecall: 2_000 };
 const VOCAB_FIXTURE = 'tiny-random'; // same qwen2 vocabulary, 26 MB: used to build exact-length prompts
 
 // the shared flags, plus what keeps a benchmark tab from being throttled
@@ -51,7 +58,8 @@ function parseArgs(argv) {
   const list = (f) => val(f)?.split(',').map((s) => s.trim()).filter(Boolean);
   const num = (f, d) => (val(f) !== undefined ? Number(val(f)) : d);
   if (has('--help') || has('-h')) {
-    console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(0, 12).join('\n'));
+    const head = readFileSync(new URL(import.meta.url), 'utf8').split('\n');
+    console.log(head.slice(0, head.findIndex((l) => !l.startsWith('//'))).join('\n'));
     process.exit(0);
   }
   const quick = has('--quick');
@@ -63,7 +71,7 @@ function parseArgs(argv) {
     models: list('--models') ?? (quick ? [MODELS[0]] : MODELS),
     threads,
     // quick: one NeuronOS row (the threaded build) to stay under 3 minutes; add neuronos-st with --engines
-    engines: list('--engines') ?? (quick ? ['neuronos', 'wllama', 'native'] : ENGINES),
+    engines: list('--engines') ?? (quick ? ['neuronos', 'wllama', 'native', 'memory'] : ENGINES),
     reps: num('--reps', quick ? 1 : 3),
     warmup: num('--warmup', 0),
     iters: num('--iters', 1),
@@ -71,8 +79,17 @@ function parseArgs(argv) {
     timeoutMs: num('--timeout-ms', 600_000),
     wllamaLoad: val('--wllama-load') ?? 'blob',
     out: val('--out') ?? join(ROOT, 'build', 'bench-results'),
+    memory: {
+      facts: num('--memory-facts', quick ? MEMORY.quickFacts : MEMORY.facts),
+      queries: num('--memory-queries', MEMORY.queries),
+      recall: num('--memory-recall', quick ? MEMORY.quickRecall : MEMORY.recall),
+      dir: val('--memory-dir') ?? tmpdir(),
+    },
   };
   if (has('--no-native')) o.engines = o.engines.filter((e) => e !== 'native');
+  if (has('--no-memory')) o.engines = o.engines.filter((e) => e !== 'memory');
+  for (const k of ['facts', 'queries']) if (!(Number.isInteger(o.memory[k]) && o.memory[k] > 0)) throw new Error(`--memory-${k} is a positive integer`);
+  if (!(Number.isInteger(o.memory.recall) && o.memory.recall >= 0)) throw new Error('--memory-recall is an integer >= 0');
   for (const e of o.engines) if (!ENGINES.includes(e)) throw new Error(`unknown engine ${e} (one of ${ENGINES.join(', ')})`);
   if (!['blob', 'url'].includes(o.wllamaLoad)) throw new Error('--wllama-load is blob or url');
   return o;
@@ -280,7 +297,7 @@ function estimateSeconds(o, models) {
     const mb = models[m].bytes / 2 ** 20;
     for (const t of o.threads) {
       for (const e of o.engines) {
-        if (e === 'neuronos-st' && t !== 1) continue;
+        if (e === 'memory' || (e === 'neuronos-st' && t !== 1)) continue;
         const key = `${e}/${m}/${t}`;
         const seen = prev?.timing?.per_rep_s?.[key];
         // seconds per repetition seen on a busy 2-core EPYC VM (wllama 3.13.0 is ~4× slower per token)
@@ -290,6 +307,7 @@ function estimateSeconds(o, models) {
       }
     }
   }
+  if (o.engines.includes('memory')) total += memorySecondsGuess(o);
   return { seconds: total + 30, source: fromPrev ? 'the per-repetition times of the previous runs' : 'rough per-repetition figures for a 2-core machine' };
 }
 
@@ -298,6 +316,7 @@ async function main() {
   const t0 = Date.now();
   const notes = [];
   const m = machine();
+  if (!o.engines.some((e) => e !== 'memory')) return memoryOnly(o, { t0, notes, m });
   say(`${o.quick ? 'quick' : 'full'} run: models ${o.models.join(', ')}; threads ${o.threads.join(', ')}; engines ${o.engines.join(', ')}; ${o.reps} reps + ${o.warmup} warm-up round(s)`);
 
   for (const f of ['neuronos.js', 'neuronos-inference-worker.js', 'neuronos-worker-st.wasm']) {
@@ -313,7 +332,7 @@ async function main() {
 
   let nativeBin = null;
   if (o.engines.includes('native')) nativeBin = ensureNative(notes, say);
-  const engines = o.engines.filter((e) => e !== 'native' || nativeBin);
+  const engines = o.engines.filter((e) => e !== 'memory' && (e !== 'native' || nativeBin));
 
   // read each model once so that the first engine does not pay for a cold OS page cache
   for (const n of o.models) warmPageCache(join(FIXTURES, models[n].file));
@@ -437,6 +456,11 @@ async function main() {
     await server.stop().catch(() => undefined);
   }
 
+  // ---- the memory store (native, no browser), after the model benchmarks
+  const tm = Date.now();
+  const memoryStore = o.engines.includes('memory') ? await memoryBench(o, notes) : undefined;
+  const memorySeconds = memoryStore ? (Date.now() - tm) / 1000 : undefined;
+
   // ---- aggregate --------------------------------------------------------------------------
   const records = [];
   for (const model of o.models) {
@@ -520,33 +544,103 @@ async function main() {
       context_size: o.context,
       wllama_load: o.wllamaLoad,
       wllama_version: readJSON(join(ROOT, 'node_modules', '@wllama', 'wllama', 'package.json')).version,
+      ...(memoryStore ? { memory: memoryConfig(o) } : {}),
     },
     records,
     ratios: ratios(records),
     wasm: fileSizes(),
     memory: { method: 'VmHWM of the renderer process (browser rows); GNU time max RSS (native)' },
     delivery,
+    ...(memoryStore ? { memory_store: memoryStore } : {}),
     notes,
-    timing: { total_s: (Date.now() - t0) / 1000, per_rep_s: Object.fromEntries(Object.entries(perRep).map(([k, v]) => [k, summarize(v).median])) },
+    timing: {
+      total_s: (Date.now() - t0) / 1000,
+      per_rep_s: Object.fromEntries(Object.entries(perRep).map(([k, v]) => [k, summarize(v).median])),
+      ...(memorySeconds != null ? { memory_s: memorySeconds } : {}),
+    },
     raw,
   };
+  writeResults(o, res, date, '', t0);
+}
 
+/**
+ * Writes the JSON (and with --markdown the Markdown) by date and as latest<tag>[-quick].*, and
+ * prints the text report. A quick run never replaces latest.json / latest.md (the README's table
+ * comes from a full run); a memory-only run (tag "-memory") never replaces the model results.
+ */
+function writeResults(o, res, date, tag, t0) {
   mkdirSync(o.out, { recursive: true });
   const stamp = date.toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
-  // a quick run never replaces latest.json / latest.md (the README's table comes from a full run)
-  const latest = o.quick ? 'latest-quick' : 'latest';
-  const jsonFile = join(o.out, `${stamp}${o.quick ? '-quick' : ''}.json`);
+  const suffix = `${tag}${o.quick ? '-quick' : ''}`;
+  const latest = `latest${suffix}`;
+  const jsonFile = join(o.out, `${stamp}${suffix}.json`);
   writeFileSync(jsonFile, JSON.stringify(res, null, 2) + '\n');
   copyFileSync(jsonFile, join(o.out, `${latest}.json`));
   console.log('\n' + textReport(res) + '\n');
   say(`wrote ${relative(ROOT, jsonFile)} and ${latest}.json`);
   if (o.markdown) {
-    const mdFile = join(o.out, `${stamp}${o.quick ? '-quick' : ''}.md`);
+    const mdFile = join(o.out, `${stamp}${suffix}.md`);
     writeFileSync(mdFile, markdownReport(res));
     copyFileSync(mdFile, join(o.out, `${latest}.md`));
     say(`wrote ${relative(ROOT, mdFile)} and ${latest}.md`);
   }
   say(`done in ${((Date.now() - t0) / 60000).toFixed(1)} min`);
+}
+
+// ---- the memory store -------------------------------------------------------------------------
+const memoryConfig = (o) => ({ facts: o.memory.facts, queries: o.memory.queries, recall_messages: o.memory.recall, dir: o.memory.dir });
+
+function memorySecondsGuess(o) {
+  // ~700 durable inserts/s on a 2-core VM's ext4 (fsync-bound), plus the build when it is missing
+  return (o.memory.facts + o.memory.recall) / 700 + o.memory.facts / 20_000 + 5 + (existsSync(MEMORY_BENCH) ? 5 : 360);
+}
+
+/** Builds (incrementally) and runs core-c/bench/memory_bench.c; its JSON, or {error}. */
+async function memoryBench(o, notes) {
+  const n = (x) => x.toLocaleString('en-US');
+  const bin = ensureMemoryBench(notes, say);
+  if (!bin) {
+    say(`memory store: ${notes.at(-1)}`);
+    return { error: notes.at(-1) };
+  }
+  const { facts, queries, recall, dir } = o.memory;
+  say(`— memory store (native): ${n(facts)} archival facts, ${n(queries)} searches, ${n(recall)} recall messages; database in ${dir}`);
+  try {
+    // fsync-bound: allow 20 ms per durable insert on a slow disk
+    const timeoutMs = Math.max(o.timeoutMs, (facts + recall) * 20);
+    const r = await runMemoryBench(bin, { facts, queries, recall, dir, timeoutMs, log: say });
+    const f = r.file;
+    say(
+      `  memory store: insert ${f.archival_insert.per_s.toFixed(0)}/s (durable), archival search median ${f.archival_search.latency_ms.median.toFixed(2)} ms ` +
+        `(p90 ${f.archival_search.latency_ms.p90.toFixed(2)} ms), DB ${(r.db.archival_bytes / 2 ** 20).toFixed(1)} MiB (${r.wall_s.toFixed(0)} s)`,
+    );
+    return r;
+  } catch (e) {
+    const error = e.message.split('\n')[0];
+    say(`  memory store: FAILED ${error}`);
+    return { error };
+  }
+}
+
+/** `--engines memory`: no browser, no models; results in latest-memory[-quick].json. */
+async function memoryOnly(o, { t0, notes, m }) {
+  say(`${o.quick ? 'quick ' : ''}memory store run (native, no browser): expected duration about ${Math.ceil(memorySecondsGuess(o) / 60)} min; never asserts a speed, only reports`);
+  const memoryStore = await memoryBench(o, notes);
+  if (m.loadavg_start[0] > m.cores * 0.5) notes.push(`the machine was busy when the run started (load average ${m.loadavg_start[0].toFixed(2)} on ${m.cores} cores): expect noise`);
+  const date = new Date();
+  const res = {
+    schema: 1,
+    date: date.toISOString(),
+    machine: { ...m, loadavg_end: loadavg() },
+    config: { quick: o.quick, engines: ['memory'], memory: memoryConfig(o) },
+    records: [],
+    ratios: [],
+    wasm: {},
+    memory_store: memoryStore,
+    notes,
+    timing: { total_s: (Date.now() - t0) / 1000, memory_s: (Date.now() - t0) / 1000 },
+  };
+  writeResults(o, res, date, '-memory', t0);
 }
 
 function warmPageCache(file) {

@@ -81,17 +81,77 @@ function sizeRows(wasm) {
   return Object.entries(wasm).map(([f, s]) => [f, (s.raw / 1024).toFixed(0), (s.gzip / 1024).toFixed(0)]);
 }
 
+// ---- the memory store (core-c/bench/memory_bench.c) -------------------------------------------
+
+const count = (x) => x.toLocaleString('en-US');
+const ms = (x) => (x == null ? '–' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3));
+const mib = (b) => (b / 2 ** 20).toFixed(1);
+
+/** The memory store's headline and details as lines (null when it was not run). */
+function memoryLines(ms_) {
+  if (!ms_) return null;
+  if (ms_.error) return { lines: [`Memory store: not measured (${ms_.error})`], kinds: null };
+  const f = ms_.file;
+  const ai = f.archival_insert;
+  const as = f.archival_search.latency_ms;
+  const fs = ms_.db.filesystem ? `${ms_.db.filesystem} in ${ms_.db.dir}` : ms_.db.dir;
+  const lines = [
+    `Memory store (native, file on disk): ${count(ms_.facts)} archival facts, insert ${count(Math.round(ai.per_s))}/s (each a durable transaction), ` +
+      `search median ${ms(as.median)} ms (p90 ${ms(as.p90)} ms) over ${count(ms_.queries)} queries, DB size ${mib(ms_.db.archival_bytes)} MiB`,
+    `- insert: one archival_insert call per fact, each its own transaction, durable when it returns (rollback journal, synchronous=FULL: ` +
+      `fsyncs every call); per call median ${ms(ai.latency_ms.median)} ms, p99 ${ms(ai.latency_ms.p99)} ms, max ${ms(ai.latency_ms.max)} ms; ` +
+      `${count(Math.round(ai.first_tenth_per_s))}/s over the first tenth, ${count(Math.round(ai.last_tenth_per_s))}/s over the last`,
+    `- search: archival_search (limit ${ms_.limit}) after closing and reopening the database (${ms(ms_.db.reopen_ms)} ms), ${ms_.warmup_queries} warm-up queries discarded; ` +
+      `max ${ms(as.max)} ms; ${(ms_.db.archival_bytes / ms_.facts).toFixed(0)} bytes per fact`,
+  ];
+  if (f.recall_add) {
+    const ra = f.recall_add;
+    const rs = f.recall_search.latency_ms;
+    lines.push(
+      `- recall: ${count(ra.count)} messages added at ${count(Math.round(ra.per_s))}/s (durable, per call median ${ms(ra.latency_ms.median)} ms); ` +
+        `recall_search over all conversations median ${ms(rs.median)} ms (p90 ${ms(rs.p90)} ms, max ${ms(rs.max)} ms); DB then ${mib(ms_.db.final_bytes)} MiB`,
+    );
+  }
+  if (ms_.in_memory) {
+    const mi = ms_.in_memory;
+    lines.push(
+      `- the same in ":memory:" (no file, no fsync: the CPU cost): insert ${count(Math.round(mi.archival_insert.per_s))}/s, ` +
+        `search median ${ms(mi.archival_search.latency_ms.median)} ms (p90 ${ms(mi.archival_search.latency_ms.p90)} ms)`,
+    );
+  }
+  lines.push(
+    `- SQLite ${ms_.sqlite}, database on ${fs}. The browser's OPFS VFS is not in these figures.`,
+  );
+  const kinds = Object.keys(f.archival_search.by_kind).map((k) => {
+    const a = f.archival_search.by_kind[k];
+    const mm = ms_.in_memory?.archival_search.by_kind[k];
+    const r = f.recall_search?.by_kind[k];
+    return [k, a.n, count(ms_.matches_by_kind?.[k]?.median ?? 0), ms(a.median), ms(a.p90), ms(a.max), mm ? ms(mm.median) : '–', r ? ms(r.median) : '–'];
+  });
+  return { lines, kinds };
+}
+const KIND_HEAD = ['query kind', 'n', 'rows matched (median)', 'archival ms median', 'p90', 'max', ':memory: median', 'recall median'];
+
 /** Plain-text report for the terminal. */
 export function textReport(res) {
-  const parts = [
-    table(RESULT_HEAD, resultRows(res.records)),
-    '',
-    'Ratios (NeuronOS ÷ other; pp/tg above 1 = NeuronOS faster; load/peak below 1 = NeuronOS lower):',
-    table(RATIO_HEAD, ratioRows(res.ratios)),
-    '',
-    'File sizes (KiB):',
-    table(['file', 'raw', 'gzip -9'], sizeRows(res.wasm)),
-  ];
+  const parts = [];
+  if (res.records.length) {
+    parts.push(
+      table(RESULT_HEAD, resultRows(res.records)),
+      '',
+      'Ratios (NeuronOS ÷ other; pp/tg above 1 = NeuronOS faster; load/peak below 1 = NeuronOS lower):',
+      table(RATIO_HEAD, ratioRows(res.ratios)),
+      '',
+      'File sizes (KiB):',
+      table(['file', 'raw', 'gzip -9'], sizeRows(res.wasm)),
+    );
+  }
+  const mem = memoryLines(res.memory_store);
+  if (mem) {
+    if (parts.length) parts.push('');
+    parts.push(...mem.lines);
+    if (mem.kinds) parts.push('', 'Search latency by query kind (ms):', table(KIND_HEAD, mem.kinds));
+  }
   if (res.notes.length) parts.push('', 'Notes:', ...res.notes.map((n) => `- ${n}`));
   return parts.join('\n');
 }
@@ -100,6 +160,29 @@ export function textReport(res) {
 export function markdownReport(res) {
   const m = res.machine;
   const c = res.config;
+  const mem = memoryLines(res.memory_store);
+  const memoryPart = mem
+    ? [
+        `**${mem.lines[0].replace(/^Memory store \(native, file on disk\): /, 'Memory store (native, file on disk):** ')}`,
+        '',
+        ...mem.lines.slice(1),
+        ...(mem.kinds ? ['', md(KIND_HEAD, mem.kinds)] : []),
+        '',
+      ]
+    : [];
+  if (!res.records.length) {
+    return [
+      `### Memory store benchmark (${res.date.slice(0, 10)})`,
+      '',
+      `Machine: ${m.cpu}, ${m.cores} cores, ${m.memory_gb} GB RAM, ${m.os}; node ${m.node}. ` +
+        `Load average at start ${m.loadavg_start.map((x) => x.toFixed(2)).join(' / ')}, at end ${m.loadavg_end.map((x) => x.toFixed(2)).join(' / ')}.`,
+      '',
+      ...memoryPart,
+      'How measured: see `build/bench/README.md`. Reproduce: `npm run bench -- --engines memory --markdown`.',
+      ...(res.notes.length ? ['', ...res.notes.map((n) => `- ${n}`)] : []),
+      '',
+    ].join('\n');
+  }
   return [
     `### Benchmark (${res.date.slice(0, 10)})`,
     '',
@@ -120,6 +203,7 @@ export function markdownReport(res) {
     '',
     md(['file', 'raw', 'gzip -9'], sizeRows(res.wasm)),
     '',
+    ...memoryPart,
     'How measured: see `build/bench/README.md`. Reproduce: `npm run bench -- --markdown`.',
     'The models are random-weight fixtures with the real shapes: they measure speed, not quality.',
     ...(res.notes.length ? ['', ...res.notes.map((n) => `- ${n}`)] : []),
