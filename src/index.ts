@@ -9,3 +9,22 @@ export type { NeuronOSErrorCode } from './errors.js';
 export type { LoadProgress, ModelSource } from './loader.js';
 export { splitUrls } from './loader.js';
 export type { ChatMessage, GenerationResult, GenerationStats, ModelInfo, SamplingOptions, FinishReason, LoadResult, DeliveryProgress } from './protocol.js';
+export type {
+  MemoryApi,
+  MemoryTier,
+  MemoryItem,
+  MemoryStoreResult,
+  MemorySearchHit,
+  MemoryListItem,
+  MemorySearchOptions,
+  MemoryListOptions,
+  MemoryOpenOptions,
+  MemoryOpenResult,
+  MemoryNotice,
+  MemoryExport,
+  MemoryImportReport,
+  MemoryStats,
+  CoreBlock,
+  RecallMessage,
+  ArchivalEntry,
+} from './memory-types.js';

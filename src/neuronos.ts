@@ -14,6 +14,8 @@ import { absoluteUrl, type ModelSource, type LoadProgress } from './loader.js';
 import { pageCache } from './worker/model-cache.js';
 import type { AgentStepEvent, PageTool, ToolCallRequest, ToolSpec } from './agent-types.js';
 import { resolveAllowList, validatePageTool } from './agent-tools.js';
+import { MemoryClient } from './memory-client.js';
+import type { MemoryApi } from './memory-types.js';
 import type {
   AgentArgs,
   AgentResult,
@@ -162,6 +164,15 @@ export class NeuronOS {
   readonly simd: boolean;
   /** The conversation `chat()` keeps (system prompt excluded). */
   history: ChatMessage[] = [];
+
+  private readonly memoryClient = new MemoryClient((type, args, onEvent) => this.request(type, args, { onEvent }).promise);
+  /**
+   * The agent's memory (README "Memory"): `open(agent)` first (no model needed), then
+   * `store / search / list / delete / export / import / clear / stats / check`. Persistent
+   * memory is the SQLite database `neuronos/memory/<agent>.db` in this origin's private file
+   * system; a resolved `store()` survives reloads and stopped workers.
+   */
+  readonly memory: MemoryApi = this.memoryClient;
 
   private worker: Worker;
   private readonly opts: NeuronOSOptions;
@@ -549,7 +560,13 @@ export class NeuronOS {
     return this.request('trap', {}).promise;
   }
 
-  /** Replaces a crashed (or any) worker with a fresh one; the model must be loaded again. */
+  /**
+   * Replaces a crashed (or any) worker with a fresh one; the model must be loaded again. The old
+   * worker is terminated whatever it is doing (Chromium stops a busy worker within 2 s) and its
+   * pending requests reject with `aborted`; a memory store among them is saved whole or not at
+   * all. The memory that was open is opened again; if that fails, the new worker is running and
+   * restart() rejects with the reason (`memory.current` is then null).
+   */
   async restart(): Promise<void> {
     this.worker.terminate();
     this.failAll(new NeuronOSError('aborted', 'the worker was restarted'));
@@ -559,6 +576,7 @@ export class NeuronOS {
     this.attach(worker, ready);
     this.info = null;
     this.history = [];
+    await this.memoryClient.reopen();
   }
 
   /** Ends the worker and frees its memory. Later calls reject with `disposed`. */

@@ -33,6 +33,19 @@
 import type { NeuronOSErrorCode } from './errors.js';
 import type { AgentFinish, AgentStepEvent, ToolSpec } from './agent-types.js';
 import type { ChatMessage, FinishReason, ModelInfo, SamplingOptions } from './worker/core.js';
+import type {
+  ArchivalEntry,
+  MemoryExport,
+  MemoryImportReport,
+  MemoryItem,
+  MemoryListItem,
+  MemoryOpenResult,
+  MemorySearchHit,
+  MemoryStats,
+  MemoryStoreResult,
+  MemoryTier,
+  RecallMessage,
+} from './memory-types.js';
 
 export type { ChatMessage, FinishReason, ModelInfo, SamplingOptions };
 
@@ -152,6 +165,36 @@ export interface RequestMap {
   unload: { args: Record<string, never>; result: null };
   /** Test support: executes a WebAssembly trap inside the module. */
   trap: { args: Record<string, never>; result: null };
+
+  // ---- memory (src/memory-types.ts; the worker side is src/worker/memory.ts). No model needed.
+  /** Opens agent `agent`'s memory, closing the open one (its OPFS handles and Web Lock are let
+   *  go). `persist`: the OPFS database `neuronos/memory/<agent>.db`, falling back to RAM with a
+   *  notice (also sent as a `notice` event while waiting for another tab, `memory_waiting`).
+   *  `waitMs`: how long to wait for another tab holding it (default 3000). */
+  memoryOpen: { args: { agent: string; persist: boolean; waitMs?: number }; result: MemoryOpenResult };
+  /** Closes the memory; the lock and the files are released for other tabs. */
+  memoryClose: { args: Record<string, never>; result: null };
+  /** Stores one item; the reply comes once it is durable. */
+  memoryStore: { args: { item: MemoryItem }; result: MemoryStoreResult };
+  /** Full-text search: both searchable tiers merged, or one (`tier`). */
+  memorySearch: {
+    args: { query: string; limit?: number; tier?: 'recall' | 'archival'; conversation_id?: string };
+    result: MemorySearchHit[] | RecallMessage[] | ArchivalEntry[];
+  };
+  /** A page of a tier. */
+  memoryList: { args: { tier: MemoryTier; offset?: number; limit?: number }; result: MemoryListItem[] };
+  /** Deletes a message / entry by id, or a core block by label. */
+  memoryDelete: { args: { tier: MemoryTier; id: number | string }; result: null };
+  /** The export document. */
+  memoryExport: { args: Record<string, never>; result: MemoryExport };
+  /** Imports an export document (object or JSON text); all or nothing. */
+  memoryImport: { args: { doc: MemoryExport | object | string; mode: 'replace' | 'merge' }; result: MemoryImportReport };
+  /** Forgets everything in the open memory. */
+  memoryClear: { args: Record<string, never>; result: null };
+  /** Counts, and where the memory lives. */
+  memoryStats: { args: Record<string, never>; result: MemoryStats };
+  /** Integrity check of the open memory (SQLite + FTS5); an `internal` error names the problem. */
+  memoryCheck: { args: Record<string, never>; result: null };
 }
 
 export type RequestType = keyof RequestMap;

@@ -132,7 +132,7 @@ export interface MemoryClientLike {
   delete(tier: MemoryTier, id: number | string): Promise<void>;
   /** The whole memory of the agent as a versioned JSON document. */
   export(): Promise<object>;
-  import(doc: object, opts?: { mode?: 'replace' | 'merge' }): Promise<void>;
+  import(doc: object, opts?: { mode?: 'replace' | 'merge' }): Promise<unknown>;
   /** Forgets everything of the agent: all tiers (core back to its defaults) and its files. */
   clear(): Promise<void>;
   stats(): Promise<MemoryStats>;

@@ -32,11 +32,13 @@
  *                                                                 owned; the whole completion
  *   char *neuronos_wasm_agent_chat(const char *message)          owned answer (see the agent)
  *   char *neuronos_wasm_model_info(void)                          owned JSON
- *   int   neuronos_wasm_memory_init(void)                         not_implemented (memory issue)
+ *   int   neuronos_wasm_memory_init(void)                         a fresh store in RAM
+ *                                                                 (":memory:"); closes the open one
  *   int   neuronos_wasm_memory_store(int tier, const char *key, const char *value)
- *                                                                 not_implemented (memory issue)
+ *                                                                 see neuronos_memory_store; the
+ *                                                                 new id: memory_last_id()
  *   char *neuronos_wasm_memory_search(const char *query, int limit)
- *                                                                 NULL, not_implemented
+ *                                                                 owned JSON: recall + archival
  *   void  neuronos_wasm_free(void)                                frees the engine and model
  *   void  neuronos_wasm_free_string(char *ptr)                    frees an owned string
  *
@@ -115,8 +117,41 @@
  *   char *neuronos_wasm_agent_chat(const char *message)           one-shot turn with the
  *                                                                 calculator; owned answer
  *
- *  Later issues (declared now, return not_implemented until they land)
- *   int neuronos_wasm_memory_open(const char *agent_name)          named database in OPFS
+ *  Memory (the store of memory.c, one open at a time, shared with the agent). Every call runs on
+ *  the worker's own thread (in the threaded build too: the OPFS handles live there). Ids are
+ *  doubles (whole numbers, exact up to 2^53). Without an open store: not_initialized.
+ *   int   neuronos_wasm_memory_open(const char *agent_name, int persistent)
+ *                                  agent_name: [A-Za-z0-9_-]{1,64}. persistent: the database
+ *                                  /neuronos/memory/<agent>.db through the "opfs" VFS (opfs_vfs.c;
+ *                                  the worker must have pre-opened its two files and installed
+ *                                  Module.neuronosOpfs, src/worker/memory-fs.ts); 0: ":memory:".
+ *                                  Closes the open store first (also when the open fails).
+ *   int   neuronos_wasm_memory_close(void)                        none open is fine
+ *   const char *neuronos_wasm_memory_path(void)                   static: the open store's path,
+ *                                                                 ":memory:", or "" (none)
+ *   double neuronos_wasm_memory_last_id(void)                     id of the last message/entry
+ *                                                                 stored (0 after core / errors)
+ *   int   neuronos_wasm_memory_core_set(const char *label, const char *text)
+ *   int   neuronos_wasm_memory_core_delete(const char *label)
+ *   int   neuronos_wasm_memory_recall_add(const char *conversation_id, const char *role,
+ *                                         const char *content, double time_ms)   (<= 0: now)
+ *   int   neuronos_wasm_memory_archival_insert(const char *text, const char *tags_json,
+ *                                              double time_ms)   tags: JSON array, NULL or ""
+ *   char *neuronos_wasm_memory_search_tier(int tier, const char *query,
+ *                                          const char *conversation_id, int limit)
+ *                                  owned JSON; tier 1 recall (conversation NULL = all) or
+ *                                  2 archival; core is refused (invalid_argument)
+ *   char *neuronos_wasm_memory_list(int tier, int offset, int limit)   owned JSON array
+ *   int   neuronos_wasm_memory_delete(int tier, double id)        recall / archival by id
+ *   char *neuronos_wasm_memory_export(void)                       owned export document
+ *   char *neuronos_wasm_memory_import(const char *json, int mode) 0 replace, 1 merge; owned
+ *                                                                 report JSON
+ *   int   neuronos_wasm_memory_clear(void)
+ *   char *neuronos_wasm_memory_db_stats(void)                     owned JSON counts (not to be
+ *                                                                 confused with memory_stats,
+ *                                                                 the WASM heap figures)
+ *   int   neuronos_wasm_memory_check(void)                        integrity check (SQLite and
+ *                                                                 FTS5); internal + the problem
  *
  *  Test support
  *   void neuronos_wasm_test_trap(void)                             executes `unreachable`

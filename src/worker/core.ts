@@ -25,6 +25,10 @@ export interface NeuronOSWasmModule {
   lengthBytesUTF8(str: string): number;
   _malloc(n: number): number;
   _free(ptr: number): void;
+  /** Threaded build: the shared memory (its views go stale when another thread grows it). */
+  wasmMemory?: WebAssembly.Memory;
+  /** The OPFS bridge the memory VFS calls (src/worker/memory-fs.ts installs it). */
+  neuronosOpfs?: import('./memory-fs.js').OpfsBridge;
   [fn: `_neuronos_wasm_${string}`]: (...args: number[]) => number;
 }
 
@@ -492,9 +496,99 @@ export class Core {
     return this.withStrings([message], ([p]) => this.takeString(this.fn('agent_chat')(p!), 'agentChat'));
   }
 
-  /** The seed's memory initialisation (the memory issue implements it; until then not_implemented). */
+  // ---------------------------------------------------------------- memory ----
+  // The store of core-c/src/memory.c (one open at a time, shared with the agent). Tiers by
+  // number: 0 core, 1 recall, 2 archival. JSON results are parsed here.
+
+  /** The seed's memory initialisation: a fresh store in RAM (closes the open one). */
   memoryInit(): void {
     this.check(this.fn('memory_init')(), 'memoryInit');
+  }
+
+  /** Opens agent `agent`'s store: persistent = the OPFS database (its files must be attached to
+   *  the bridge first: memory-fs.ts), else in RAM. Closes the open store first. */
+  memoryOpen(agent: string, persistent: boolean): void {
+    this.withStrings([agent], ([a]) => this.check(this.fn('memory_open')(a!, persistent ? 1 : 0), 'memoryOpen'));
+  }
+
+  memoryClose(): void {
+    this.check(this.fn('memory_close')(), 'memoryClose');
+  }
+
+  /** The open store's path, ":memory:", or "" when none is open. */
+  memoryPath(): string {
+    return this.module.UTF8ToString(this.fn('memory_path')());
+  }
+
+  memoryCoreSet(label: string, text: string): void {
+    this.withStrings([label, text], ([l, t]) => this.check(this.fn('memory_core_set')(l!, t!), 'memoryStore'));
+  }
+
+  memoryCoreDelete(label: string): void {
+    this.withStrings([label], ([l]) => this.check(this.fn('memory_core_delete')(l!), 'memoryDelete'));
+  }
+
+  /** Stores a message; returns its id. time 0 = now. */
+  memoryRecallAdd(conversationId: string, role: string, content: string, time = 0): number {
+    this.withStrings([conversationId, role, content], ([c, r, t]) => this.check(this.fn('memory_recall_add')(c!, r!, t!, time), 'memoryStore'));
+    return this.fn('memory_last_id')();
+  }
+
+  /** Stores a fact; returns its id. tags: JSON array text or null. time 0 = now. */
+  memoryArchivalInsert(text: string, tagsJson: string | null, time = 0): number {
+    this.withStrings([text, tagsJson], ([t, g]) => this.check(this.fn('memory_archival_insert')(t!, g!, time), 'memoryStore'));
+    return this.fn('memory_last_id')();
+  }
+
+  /** The seed's store: tier 0 core (key = label), 1 recall (key = role), 2 archival (key = tags). */
+  memoryStore(tier: number, key: string | null, value: string): number {
+    this.withStrings([key, value], ([k, v]) => this.check(this.fn('memory_store')(tier, k!, v!), 'memoryStore'));
+    return this.fn('memory_last_id')();
+  }
+
+  /** Recall and archival together, best first. */
+  memorySearch(query: string, limit = 0): unknown[] {
+    return this.withStrings([query], ([q]) => JSON.parse(this.takeString(this.fn('memory_search')(q!, limit), 'memorySearch')) as unknown[]);
+  }
+
+  /** One tier (1 recall, 2 archival). */
+  memorySearchTier(tier: number, query: string, conversationId: string | null, limit = 0): unknown[] {
+    return this.withStrings([query, conversationId], ([q, c]) =>
+      JSON.parse(this.takeString(this.fn('memory_search_tier')(tier, q!, c!, limit), 'memorySearch')) as unknown[],
+    );
+  }
+
+  memoryList(tier: number, offset = 0, limit = 0): unknown[] {
+    return JSON.parse(this.takeString(this.fn('memory_list')(tier, offset, limit), 'memoryList')) as unknown[];
+  }
+
+  /** Deletes a recall message or archival entry by id. */
+  memoryDelete(tier: number, id: number): void {
+    this.check(this.fn('memory_delete')(tier, id), 'memoryDelete');
+  }
+
+  /** The export document as JSON text. */
+  memoryExport(): string {
+    return this.takeString(this.fn('memory_export')(), 'memoryExport');
+  }
+
+  /** mode 0 replace, 1 merge; returns the report. */
+  memoryImport(json: string, mode: 0 | 1): { core: number; recall: number; archival: number; skipped: number } {
+    return this.withStrings([json], ([j]) => JSON.parse(this.takeString(this.fn('memory_import')(j!, mode), 'memoryImport')));
+  }
+
+  memoryClear(): void {
+    this.check(this.fn('memory_clear')(), 'memoryClear');
+  }
+
+  /** Counts of the open store (neuronos_memory_stats). */
+  memoryDbStats(): Record<string, number> {
+    return JSON.parse(this.takeString(this.fn('memory_db_stats')(), 'memoryStats')) as Record<string, number>;
+  }
+
+  /** Integrity check (SQLite + FTS5); throws internal naming the problem. */
+  memoryCheck(): void {
+    this.check(this.fn('memory_check')(), 'memoryCheck');
   }
 
   free(): void {

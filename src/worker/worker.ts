@@ -29,6 +29,7 @@ import {
 import { Core, type ModuleFactory, type SamplingOptions } from './core.js';
 import { runAgent } from './agent.js';
 import { deliverBlob, deliverBuffers, deliverUrl, type HeapPart } from './delivery.js';
+import { WorkerMemory } from './memory.js';
 
 interface WorkerConfig {
   wasmBase: string;
@@ -175,6 +176,13 @@ function need(): Core {
   return core;
 }
 
+/** The memory store's worker side (memory.ts); created on first use. */
+let memory: WorkerMemory | null = null;
+function mem(): WorkerMemory {
+  const c = need();
+  return (memory ??= new WorkerMemory(c));
+}
+
 async function runGeneration(id: number, c: Core, begin: () => void, sampling: SamplingOptions | undefined): Promise<GenerationResult> {
   c.setSampling(sampling);
   if (aborted.has(id)) throw new NeuronOSError('aborted', 'stopped before it started', 'generate');
@@ -314,6 +322,40 @@ const handlers: { [K in keyof RequestMap]: Handler<K> } = {
   trap() {
     need().trap();
     return null;
+  },
+  memoryOpen(id, args) {
+    return mem().open(args, (n) => emit(id, 'notice', n));
+  },
+  memoryClose() {
+    mem().close();
+    return null;
+  },
+  memoryStore(_id, args) {
+    return mem().store(args.item);
+  },
+  memorySearch(_id, args) {
+    return mem().search(args);
+  },
+  memoryList(_id, args) {
+    return mem().list(args);
+  },
+  memoryDelete(_id, args) {
+    return mem().delete(args);
+  },
+  memoryExport() {
+    return mem().export();
+  },
+  memoryImport(_id, args) {
+    return mem().import(args);
+  },
+  memoryClear() {
+    return mem().clear();
+  },
+  memoryStats() {
+    return mem().stats();
+  },
+  memoryCheck() {
+    return mem().check();
   },
 };
 

@@ -333,3 +333,34 @@ describe('<neuronos-chat> agent steps with the real worker', () => {
     await page.close();
   });
 });
+
+describe('memory with the agent and the element (reload)', () => {
+  test('the visitor tells a fact; after a reload the memory panel still has it, and the conversation', async () => {
+    const agent = `e2e-remember-${Date.now()}`;
+    const attrs = `model="${MODEL}" load="eager" temperature="0" memory="${agent}"`;
+    const url = `${env.isolated().url}/demo/element-test.html?attrs=${encodeURIComponent(attrs)}`;
+    const { page, log } = await open(env.browser(), url);
+    await page.waitForFunction(() => (window as any).events.some((e: any) => e.type === 'neuronos-ready'));
+    const s = script('remember');
+    const input = page.locator('neuronos-chat textarea');
+    await input.fill(s.user);
+    await input.press('Enter');
+    await page.waitForFunction(() => (window as any).events.some((e: any) => e.type === 'neuronos-message' && e.detail.role === 'assistant'));
+    const reply = await page.evaluate(() => (window as any).events.find((e: any) => e.type === 'neuronos-message' && e.detail.role === 'assistant').detail.content);
+    assert.equal(reply, answerOf('remember'));
+    const obs = await page.evaluate(() => (window as any).events.find((e: any) => e.type === 'neuronos-step' && e.detail.kind === 'observation')?.detail);
+    assert.deepEqual(obs?.result, { label: 'human', text: 'Favourite colour: green.' });
+    await page.reload();
+    await page.waitForFunction(() => (window as any).events?.some((e: any) => e.type === 'neuronos-ready'));
+    await page.locator('neuronos-chat [part~="memory-button"]').click();
+    const panel = page.locator('neuronos-chat [part~="memory-panel"]');
+    await panel.waitFor();
+    await page.waitForFunction(() => /Favourite colour: green\./.test(document.querySelector('neuronos-chat')!.shadowRoot!.querySelector('[part~="memory-panel"]')?.textContent ?? ''));
+    const text = await panel.innerText();
+    assert.match(text, /Favourite colour: green\./);
+    assert.match(text, /Remember that my favourite colour is green\./, 'the conversation is in recall memory');
+    assert.deepEqual(log.errors, []);
+    await page.close();
+  });
+});
+

@@ -59,7 +59,7 @@ describe('<neuronos-chat> with the real worker', () => {
   }
 
   test('Stop ends the reply; a new message works on the same worker', async () => {
-    const { page } = await elementPage(env.isolated().url, 'model="/models/tiny-random.gguf" load="eager" temperature="0" max-tokens="4000" context-size="4096"');
+    const { page } = await elementPage(env.isolated().url, 'model="/models/tiny-random.gguf" load="eager" temperature="0" max-tokens="4000" context-size="4096" tools="none"');
     await waitReady(page);
     const workers = page.workers().length;
     await send(page, 'Tell me everything.');

@@ -32,6 +32,15 @@ function drain(core: Core): { text: string; finish: string; steps: number; nReus
 }
 
 const scenarios: Record<string, (core: Core) => unknown> = {
+  /** The seed's one-shot agent call on the context-scripted fixture: the calculator runs in C. */
+  agentOnce(core) {
+    const m = manifest('agent-scripted');
+    const s = (m.scripts as { name: string; user: string; steps: { output: string }[] }[]).find((x) => x.name === 'calculator')!;
+    core.loadModel(fixture('agent-scripted'));
+    core.setSampling({ temperature: 0, maxTokens: 256 });
+    const text = core.agentChat(s.user);
+    return { text, want: JSON.parse(s.steps.at(-1)!.output).answer as string };
+  },
   scripted(core) {
     const m = manifest('scripted');
     const info = core.loadModel(fixture('scripted'));
@@ -72,6 +81,12 @@ const scenarios: Record<string, (core: Core) => unknown> = {
     results.stepWithout = codeOf(() => core.step());
     results.agent = codeOf(() => core.agentChat('hi'));
     results.memoryInit = codeOf(() => core.memoryInit());
+    // the seed's memory calls over the store in RAM (no model needed for them)
+    results.memorySeed = (() => {
+      const id = core.memoryStore(2, 'pets, cats', 'Ada has a cat called Turing.');
+      core.memoryStore(0, 'human', 'Name: Ada');
+      return { id, hits: core.memorySearch('turing', 5), path: core.memoryPath(), persistentWithoutFiles: codeOf(() => core.memoryOpen('visitor', true)), after: codeOf(() => core.memoryStore(2, null, 'x')) };
+    })();
     core.setSampling({ temperature: 0, maxTokens: 64 });
     core.beginGenerate(m.raw_prompt as string);
     results.after = drain(core);

@@ -26,6 +26,11 @@ for (const { variant, threads } of VARIANTS) {
       assert.match(r.systemInfo, /WASM_SIMD = 1/);
     });
 
+    test("the seed's one-shot agent call: the calculator trace of the agent-scripted fixture, exact", async () => {
+      const r = await runChild(variant, 'agentOnce', { threads, ctx: 2048 });
+      assert.equal(r.text, r.want);
+    });
+
     test('bad input gives a status and a message, and the module stays usable', async () => {
       const r = await runChild(variant, 'errors', { threads, ctx: 256 });
       const want: Record<string, string> = {
@@ -42,14 +47,21 @@ for (const { variant, threads } of VARIANTS) {
         contextFull: 'context_full',
         badMessages: 'invalid_argument',
         stepWithout: 'invalid_argument',
-        agent: 'not_implemented',
-        memoryInit: 'not_implemented',
+        agent: 'context_full', // the agent's system message (step format, tools) does not fit 256 tokens
       };
       for (const [k, code] of Object.entries(want)) {
         assert.ok(r[k], `${k} threw`);
         assert.equal(r[k].code, code, `${k}: ${r[k].message}`);
         assert.ok(r[k].message.length > 5, `${k} has a readable message`);
       }
+      assert.equal(r.memoryInit, null, 'memory_init opens a store in RAM');
+      assert.equal(r.memorySeed.id, 1);
+      assert.equal(r.memorySeed.path, ':memory:');
+      assert.deepEqual(r.memorySeed.hits.map((h: any) => [h.tier, h.text, h.tags]), [['archival', 'Ada has a cat called Turing.', ['pets', 'cats']]]);
+      // persistent memory needs the worker's OPFS files: refused (not a crash), and then none is open
+      assert.equal(r.memorySeed.persistentWithoutFiles.code, 'internal');
+      assert.match(r.memorySeed.persistentWithoutFiles.message, /open/);
+      assert.equal(r.memorySeed.after.code, 'not_initialized');
       assert.match(r.html.message, /HTML/);
       assert.match(r.unknownType.message, /type/);
       assert.equal(r.zero.text, '', 'n_predict 0 generates nothing');
