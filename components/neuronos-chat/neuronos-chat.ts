@@ -678,7 +678,7 @@ const MAX_RECOVERIES = 2;
  * @fires {CustomEvent<NeuronOSProgressDetail>} neuronos-progress - Model download/load progress. Detail: `{phase, loaded, total, percent}`.
  * @fires {CustomEvent<NeuronOSTokenDetail>} neuronos-token - A piece of the reply streamed in. Detail: `{piece}`.
  * @fires {CustomEvent<NeuronOSMessageDetail>} neuronos-message - A message was sent (role 'user') or a reply ended (role 'assistant', with `finish` and `stats`). Detail: `{role, content, finish, stats}`.
- * @fires {CustomEvent<NeuronOSNoticeDetail>} neuronos-notice - Something about the model's delivery or the memory worth knowing that is not an error (e.g. `quota_exceeded`: it runs uncached; a memory notice from `memory.open()`: it runs in RAM and will not persist). Detail: `{code, message}`.
+ * @fires {CustomEvent<NeuronOSNoticeDetail>} neuronos-notice - Something about the model's delivery, the memory or the context worth knowing that is not an error (e.g. `quota_exceeded`: it runs uncached; a memory notice from `memory.open()`: it runs in RAM and will not persist; `context_trimmed`: older turns left the model's context; `message_truncated`: the message was cut to fit). Detail: `{code, message}`.
  * @fires {CustomEvent<NeuronOSErrorDetail>} neuronos-error - Something failed, or an attribute was invalid (code 'invalid_argument'). Detail: `{code, message}`.
  * @fires {CustomEvent<NeuronOSStepDetail>} neuronos-step - A part of an agent turn completed: a tool call (`kind: 'action'`), its result (`'observation'`), a refused call (`'refused'`), an invalid model output (`'invalid'`) or the answer (`'answer'`). Detail: `AgentStepEvent` `{step, kind, thought, tool?, args?, result?, error?, answer?}`.
  * @fires {CustomEvent<NeuronOSToolCallDetail>} neuronos-tool-call - Cancelable. The agent is about to call a tool; `preventDefault()` refuses the call (the model is told). Calls to a page tool registered with `confirm: true` then also ask the visitor (Allow/Deny in the conversation). Detail: `ToolCallRequest` `{step, tool, args, confirm, source}`.
@@ -1388,6 +1388,12 @@ export class NeuronOSChat extends LitElement {
     if (this.systemPrompt) o.systemPrompt = this.systemPrompt;
     if (this.chatTemplate) o.template = this.chatTemplate;
     if (!client.registerTool) return o; // a client from before the agent: plain chat options only
+    // older turns left the model's context, or the message was cut to fit: tell the visitor
+    o.onNotice = (n) => {
+      if (this._turn !== turn) return;
+      this._notice = n.message;
+      this.emit('neuronos-notice', n);
+    };
     o.agent = this.memoryAgent;
     o.maxSteps = this._maxSteps;
     if (this._tools !== undefined) o.tools = [...this._tools];

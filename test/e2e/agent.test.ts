@@ -364,3 +364,19 @@ describe('memory with the agent and the element (reload)', () => {
   });
 });
 
+describe('context in the element', () => {
+  test('a message longer than the context is cut with a visible notice; the turn completes', async () => {
+    const attrs = `model="/models/scripted.gguf" load="eager" temperature="0" tools="none" context-size="128" max-tokens="16" memory="off"`;
+    const { page } = await open(env.browser(), `${env.plain().url}/demo/element-test.html?attrs=${encodeURIComponent(attrs)}`);
+    await page.waitForFunction(() => (window as any).events.some((e: any) => e.type === 'neuronos-ready'));
+    const input = page.locator('neuronos-chat textarea');
+    await input.fill('lorem ipsum dolor sit amet '.repeat(100));
+    await input.press('Enter');
+    await page.waitForFunction(() => (window as any).events.some((e: any) => e.type === 'neuronos-message' && e.detail.role === 'assistant'));
+    const notice = await page.evaluate(() => (window as any).events.find((e: any) => e.type === 'neuronos-notice')?.detail);
+    assert.equal(notice?.code, 'message_truncated');
+    assert.match(await page.locator('neuronos-chat').evaluate((el) => el.shadowRoot!.textContent ?? ''), /too long for the model's context/);
+    await page.close();
+  });
+});
+
