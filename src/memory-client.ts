@@ -129,8 +129,9 @@ export class MemoryClient implements MemoryApi {
     return this.send('memoryImport', { doc, mode: opts.mode ?? 'replace' });
   }
 
-  /** Forgets everything in the open memory (core goes back to its empty default blocks) and
-   *  compacts the file so forgotten text does not linger in it. */
+  /** Forgets everything of the open agent: its memory (core goes back to its empty default blocks;
+   *  the file is compacted so forgotten text does not linger) and, when the memory is persistent,
+   *  its private files (`neuronos/files/<agent>/`). Never the model cache. */
   async clear(): Promise<void> {
     await this.send('memoryClear', {});
   }

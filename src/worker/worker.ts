@@ -28,6 +28,7 @@ import {
 } from '../protocol.js';
 import { Core, type ModuleFactory, type SamplingOptions } from './core.js';
 import { runAgent } from './agent.js';
+import { AgentFiles } from './tools/index.js';
 import { deliverBlob, deliverBuffers, deliverUrl, type HeapPart } from './delivery.js';
 import { WorkerMemory } from './memory.js';
 
@@ -348,8 +349,14 @@ const handlers: { [K in keyof RequestMap]: Handler<K> } = {
   memoryImport(_id, args) {
     return mem().import(args);
   },
-  memoryClear() {
-    return mem().clear();
+  async memoryClear() {
+    const m = mem();
+    const r = m.clear();
+    // "forget everything" is the agent's memory AND its private files (neuronos/files/<agent>/),
+    // never the model cache
+    const agent = m.stats().agent;
+    if (m.stats().persistent) await new AgentFiles(agent).clear();
+    return r;
   },
   memoryStats() {
     return mem().stats();

@@ -247,6 +247,14 @@ describe('the agent in Chromium (agent-scripted fixture)', () => {
     // another agent's folder does not have it
     const other = await turn(page, script('read_note').user, { agent: `${agent}-other` });
     assert.match(other.steps.find((e: any) => e.kind === 'observation')?.error ?? '', /not found|no such|does not exist/i);
+    // "forget everything" (memory.clear) deletes the agent's files too
+    await page.evaluate(async (agent) => {
+      const m = (window as any).neuronos.memory;
+      await m.open(agent);
+      await m.clear();
+    }, agent);
+    const gone = await turn(page, script('read_note').user, { agent });
+    assert.match(gone.steps.find((e: any) => e.kind === 'observation')?.error ?? '', /no such/i);
     await page.close();
   });
 
