@@ -633,8 +633,6 @@ static neuronos_status step_finished(neuronos_agent *ag, int32_t gen_finish, boo
         /* the answer was cut off by the token limit: keep what was said, honestly marked */
         strbuf a = {0};
         bool closed;
-        const char *s = ag->raw.s;
-        (void)s;
         /* the decoded answer so far is what was streamed: rebuild it from the raw text */
         const char *p = strstr(ag->raw.s, ANSWER_HEAD);
         if (p) decode_str(p + sizeof ANSWER_HEAD - 1, strlen(p + sizeof ANSWER_HEAD - 1), &a, &closed);

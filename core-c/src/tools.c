@@ -432,7 +432,7 @@ static void gbnf_lit(strbuf *b, const char *s) {
     strbuf_putc(b, '"');
 }
 
-static void value_rule(strbuf *b, vtype t, const char *enum_json, int ti, int pi, bool item) {
+static void value_rule(strbuf *b, vtype t, const char *enum_json) {
     sqlite3 *db = neuronos_json_db();
     if (enum_json) {
         /* the JSON text of each allowed string */
@@ -448,9 +448,6 @@ static void value_rule(strbuf *b, vtype t, const char *enum_json, int ti, int pi
         strbuf_puts(b, ")");
         return;
     }
-    (void)ti;
-    (void)pi;
-    (void)item;
     switch (t) {
     case VT_STRING: strbuf_puts(b, "str"); break;
     case VT_NUMBER: strbuf_puts(b, "num"); break;
@@ -489,12 +486,12 @@ char *neuronos_toolset_grammar(const neuronos_toolset *ts, const neuronos_agent_
                 strbuf_puts(&b, " ");
                 if (p->type == VT_ARRAY) {
                     strbuf_puts(&b, "\"[\" (");
-                    value_rule(&b, p->item, p->enum_json, i, j, true);
+                    value_rule(&b, p->item, p->enum_json);
                     strbuf_puts(&b, " (\", \" ");
-                    value_rule(&b, p->item, p->enum_json, i, j, true);
+                    value_rule(&b, p->item, p->enum_json);
                     strbuf_printf(&b, "){0,%d})? \"]\"", lim->max_array_items > 1 ? lim->max_array_items - 1 : 0);
                 } else {
-                    value_rule(&b, p->type, p->enum_json, i, j, false);
+                    value_rule(&b, p->type, p->enum_json);
                 }
                 strbuf_printf(&b, " args%d-%d-n)", i, j + 1);
                 if (!p->required) strbuf_printf(&b, " | args%d-%d-%c", i, j + 1, first ? 'f' : 'n');

@@ -107,7 +107,7 @@ export async function runAgent(ctx: AgentContext, args: AgentArgs): Promise<Agen
         const source = page ? 'page' : 'builtin';
         let outcome: { result: unknown } | { error: string };
         let approved: unknown = false;
-        let refusal = 'The call was refused by the page.';
+        let refusal = 'The visitor or the page refused this tool call.';
         try {
           approved = await Promise.race([
             ctx.call({ mode: 'approve', tool, args: toolArgs, step: ev.step, confirm: page?.confirm ?? false, source }, APPROVE_TIMEOUT_MS),
@@ -120,7 +120,7 @@ export async function runAgent(ctx: AgentContext, args: AgentArgs): Promise<Agen
           core.requestAbort();
           outcome = { error: 'stopped' };
         } else if (approved !== true) {
-          outcome = { error: refusal === 'The call was refused by the page.' ? 'The visitor or the page refused this tool call.' : refusal };
+          outcome = { error: refusal };
           step({ step: ev.step, kind: 'refused', thought: ev.thought, tool, args: toolArgs, error: outcome.error });
         } else {
           try {

@@ -354,8 +354,8 @@ const handlers: { [K in keyof RequestMap]: Handler<K> } = {
     const r = m.clear();
     // "forget everything" is the agent's memory AND its private files (neuronos/files/<agent>/),
     // never the model cache
-    const agent = m.stats().agent;
-    if (m.stats().persistent) await new AgentFiles(agent).clear();
+    const { agent, persistent } = m.stats();
+    if (persistent) await new AgentFiles(agent).clear();
     return r;
   },
   memoryStats() {
