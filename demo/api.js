@@ -3,6 +3,7 @@
 //   ?st=1          force the single-thread build
 //   ?cdn=<url>     load dist/ from another origin (how a CDN-hosted site works)
 //   ?manual=1      start the worker but load nothing (the end-to-end tests drive it)
+//   ?tools=all     Chat runs agent turns with the ten built-in tools (default: plain chat)
 const $ = (id) => document.getElementById(id);
 const status = (s) => ($('status').textContent = s);
 const params = new URLSearchParams(location.search);
@@ -23,7 +24,7 @@ async function run(kind) {
   $('out').textContent = '';
   $('stop').disabled = false;
   const prompt = $('prompt').value;
-  current = kind === 'chat' ? ai.chat(prompt, { temperature: 0, tools: params.get('tools') === 'none' ? [] : undefined }) : ai.generate(prompt, { temperature: 0, maxTokens: 128 });
+  current = kind === 'chat' ? ai.chat(prompt, { temperature: 0, tools: params.get('tools') === 'all' ? undefined : [] }) : ai.generate(prompt, { temperature: 0, maxTokens: 128 });
   try {
     for await (const piece of current) $('out').textContent += piece;
     const r = await current.result;
