@@ -243,6 +243,14 @@ int32_t neuronos_engine_n_ctx(const neuronos_engine *eng);
  *  "n_threads","chat_template","has_chat_template","bos","eos","metadata":{key:value…}} */
 neuronos_status neuronos_engine_model_info(neuronos_engine *eng, char **json_out);
 
+/* Evaluates `tokens` from an empty cache and writes the logits of every position into `out`
+ * (n × n_vocab floats, row-major): each prefix as one batch when `one_by_one` is false (the
+ * prompt path), else one decode per token on the cache (the generation path). For tests that compare against a reference;
+ * the prompt cache is dropped. Fails when no generation is idle. */
+neuronos_status neuronos_engine_eval_logits(neuronos_engine *eng, const int32_t *tokens, int32_t n, bool one_by_one,
+                                            float *out);
+int32_t neuronos_engine_n_vocab(const neuronos_engine *eng);
+
 /* Tokenizes `text`. *tokens_out is owned (free()), *n_out its length. */
 neuronos_status neuronos_engine_tokenize(neuronos_engine *eng, const char *text, bool add_special,
                                          int32_t **tokens_out, int32_t *n_out);

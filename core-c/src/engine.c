@@ -406,7 +406,15 @@ neuronos_status neuronos_engine_apply_template(neuronos_engine *eng, const char 
     *out = NULL;
     if (!neuronos_engine_has_model(eng)) return set_err(eng, NEURONOS_ERR_NO_MODEL, "no model is loaded");
     const char *tmpl = (template_override && template_override[0]) ? template_override : llama_model_chat_template(eng->model, NULL);
-    /* no template in the model: llama.cpp's default (ChatML), as model_info reports */
+    /* no template in the model: llama.cpp's default (ChatML), as model_info reports. BitNet b1.58
+     * 2B-4T's published GGUF carries a template that does not match its training format
+     * ("Role: content<|eot_id|>"), so that architecture uses our "bitnet" built-in unless told
+     * otherwise. */
+    char arch[32];
+    if (!(template_override && template_override[0]) &&
+        llama_model_meta_val_str(eng->model, "general.architecture", arch, sizeof arch) >= 0 &&
+        strcmp(arch, "bitnet-b1.58") == 0)
+        tmpl = "bitnet";
     struct llama_chat_message *lm = calloc(n_msgs ? n_msgs : 1, sizeof *lm);
     if (!lm) return set_err(eng, NEURONOS_ERR_OUT_OF_MEMORY, "out of memory");
     size_t total = 64;
@@ -444,6 +452,25 @@ neuronos_status neuronos_engine_apply_template(neuronos_engine *eng, const char 
                        "chatml, llama3, phi3, gemma, mistral-v7");
     }
     buf[n] = 0;
+    /* llama.cpp's built-in templates leave BOS to the tokenizer; the prompt is tokenized without
+     * adding specials (a template may hold its own), so put the BOS text in front here when the
+     * vocabulary wants one and the template did not write it */
+    const llama_token bos = llama_vocab_bos(eng->vocab);
+    if (llama_vocab_get_add_bos(eng->vocab) && bos != LLAMA_TOKEN_NULL) {
+        const char *bos_text = llama_vocab_get_text(eng->vocab, bos);
+        const size_t bl = bos_text ? strlen(bos_text) : 0;
+        if (bl > 0 && strncmp(buf, bos_text, bl) != 0) {
+            char *b2 = malloc((size_t)n + bl + 1);
+            if (!b2) {
+                free(buf);
+                return set_err(eng, NEURONOS_ERR_OUT_OF_MEMORY, "out of memory");
+            }
+            memcpy(b2, bos_text, bl);
+            memcpy(b2 + bl, buf, (size_t)n + 1);
+            free(buf);
+            buf = b2;
+        }
+    }
     *out = buf;
     return NEURONOS_OK;
 }
@@ -491,6 +518,53 @@ static void kv_truncate(neuronos_engine *eng, int32_t keep) {
         }
         eng->n_cache = keep;
     }
+}
+
+int32_t neuronos_engine_n_vocab(const neuronos_engine *eng) {
+    return eng && eng->vocab ? llama_vocab_n_tokens(eng->vocab) : 0;
+}
+
+neuronos_status neuronos_engine_eval_logits(neuronos_engine *eng, const int32_t *tokens, int32_t n, bool one_by_one,
+                                            float *out) {
+    if (!eng || !tokens || !out || n <= 0) return NEURONOS_ERR_INVALID_ARGUMENT;
+    if (!neuronos_engine_has_model(eng)) return set_err(eng, NEURONOS_ERR_NO_MODEL, "no model is loaded");
+    if (eng->active) return set_err(eng, NEURONOS_ERR_BUSY, "a generation is running");
+    const int32_t n_vocab = llama_vocab_n_tokens(eng->vocab);
+    if (n > (int32_t)llama_n_ctx(eng->ctx) || (!one_by_one && n > eng->params.n_batch))
+        return set_err(eng, NEURONOS_ERR_INVALID_ARGUMENT, "%d tokens do not fit one batch of this context", n);
+    for (int32_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= n_vocab) return set_err(eng, NEURONOS_ERR_INVALID_ARGUMENT, "token %d is not in the vocabulary", tokens[i]);
+    llama_memory_clear(llama_get_memory(eng->ctx), true);
+    eng->n_cache = 0;
+    /* the context keeps one output row (engine default), so the batched path evaluates each
+     * prefix as one batch from an empty cache and reads its last position */
+    struct llama_batch b = llama_batch_init(n, 0, 1);
+    neuronos_status st = NEURONOS_OK;
+    for (int32_t p = 0; p < n && st == NEURONOS_OK; p++) {
+        const int32_t first = one_by_one ? p : 0;
+        if (!one_by_one) llama_memory_clear(llama_get_memory(eng->ctx), true);
+        b.n_tokens = p + 1 - first;
+        for (int32_t i = first; i <= p; i++) {
+            b.token[i - first] = tokens[i];
+            b.pos[i - first] = i;
+            b.n_seq_id[i - first] = 1;
+            b.seq_id[i - first][0] = 0;
+            b.logits[i - first] = i == p;
+        }
+        if (llama_decode(eng->ctx, b) != 0) {
+            st = set_err(eng, NEURONOS_ERR_INTERNAL, "llama_decode failed at token %d", p);
+            break;
+        }
+        const float *l = llama_get_logits_ith(eng->ctx, -1);
+        if (!l) {
+            st = set_err(eng, NEURONOS_ERR_INTERNAL, "no logits for token %d", p);
+            break;
+        }
+        memcpy(out + (size_t)p * (size_t)n_vocab, l, (size_t)n_vocab * sizeof *l);
+    }
+    llama_batch_free(b);
+    llama_memory_clear(llama_get_memory(eng->ctx), true);
+    return st;
 }
 
 static neuronos_status begin_tokens(neuronos_engine *eng, int32_t *toks, int32_t n, const neuronos_sampling_params *params) {

@@ -278,6 +278,49 @@ EXPORT char *neuronos_wasm_tokenize(const char *text, int add_special) {
     return strbuf_take(&b);
 }
 
+/* Logits of every position of `tokens_json` (a JSON array of ids), n × n_vocab floats in a
+ * malloc'ed block (free it); *n_vocab_out gets n_vocab. For reference tests. */
+EXPORT float *neuronos_wasm_eval_logits(const char *tokens_json, int one_by_one, int32_t *n_vocab_out) {
+    if (!need_engine()) return NULL;
+    /* a flat JSON array of integers */
+    const char *p = tokens_json ? strchr(tokens_json, '[') : NULL;
+    size_t n = 0, cap = 0;
+    int32_t *toks = NULL;
+    if (p) {
+        p++;
+        for (;;) {
+            char *end;
+            const long v = strtol(p, &end, 10);
+            if (end == p) break;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                int32_t *t2 = realloc(toks, cap * sizeof *t2);
+                if (!t2) break;
+                toks = t2;
+            }
+            toks[n++] = (int32_t)v;
+            p = end;
+            while (*p == ' ' || *p == ',') p++;
+        }
+    }
+    int st;
+    const int32_t n_vocab = neuronos_engine_n_vocab(g_eng);
+    float *out = n > 0 && n <= 4096 ? malloc(n * (size_t)n_vocab * sizeof *out) : NULL;
+    if (!out) {
+        free(toks);
+        record(n > 0 && n <= 4096 ? NEURONOS_ERR_OUT_OF_MEMORY : NEURONOS_ERR_INVALID_ARGUMENT, "1 to 4096 tokens, memory permitting");
+        return NULL;
+    }
+    st = neuronos_engine_eval_logits(g_eng, toks, (int32_t)n, one_by_one != 0, out);
+    free(toks);
+    if (record(st, NULL) != NEURONOS_OK) {
+        free(out);
+        return NULL;
+    }
+    *n_vocab_out = n_vocab;
+    return out;
+}
+
 EXPORT char *neuronos_wasm_apply_template(const char *messages_json, const char *template_override, int add_assistant) {
     if (!need_engine()) return NULL;
     neuronos_chat_message *msgs;

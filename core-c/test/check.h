@@ -34,4 +34,5 @@ char *manifest_field(const char *fixture, const char *path);
 void test_calc(void);   /* test_calc.c: the calculator tool */
 void test_agent(void);  /* test_agent.c: grammar, agent loop */
 void test_memory(void); /* test_memory.c: the memory store */
+void test_bitnet(void); /* test_bitnet.c: I2_S / BitNet b1.58 */
 #endif

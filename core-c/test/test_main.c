@@ -465,6 +465,7 @@ int main(void) {
     if (want("calc")) test_calc();
     if (want("agent")) test_agent();
     if (want("memory")) test_memory();
+    if (want("bitnet")) test_bitnet();
     printf("core: %d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
 }

@@ -403,6 +403,26 @@ export class Core {
     Atomics.store(this.module.HEAP32, this.abortFlagAddress() >> 2, 1);
   }
 
+  /**
+   * Logits of every position of `tokens`, evaluated from an empty cache: as one batch (the prompt
+   * path) or one decode per token (`oneByOne`, the generation path). For reference tests.
+   */
+  evalLogits(tokens: number[], oneByOne = false): Float32Array[] {
+    const out = this.module._malloc(4);
+    if (!out) throw new NeuronOSError('out_of_memory', 'out of WebAssembly memory', 'evalLogits');
+    try {
+      const ptr = this.withStrings([JSON.stringify(tokens)], ([p]) => this.fn('eval_logits')(p!, oneByOne ? 1 : 0, out));
+      if (!ptr) throw this.lastError('evalLogits');
+      const nVocab = this.module.HEAP32[out >> 2]!;
+      const heap = this.heapU8().buffer;
+      const rows = tokens.map((_, i) => new Float32Array(heap.slice(ptr + i * nVocab * 4, ptr + (i + 1) * nVocab * 4)));
+      this.module._free(ptr);
+      return rows;
+    } finally {
+      this.module._free(out);
+    }
+  }
+
   tokenize(text: string, addSpecial = true): number[] {
     return this.withStrings([text], ([p]) => JSON.parse(this.takeString(this.fn('tokenize')(p!, addSpecial ? 1 : 0), 'tokenize')) as number[]);
   }
