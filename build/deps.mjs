@@ -4,9 +4,9 @@
 //   SQLite:    the amalgamation inside better-sqlite3's tarball
 // Re-running with nothing changed does nothing (stamp files keyed on the lock entry + patches).
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CACHE, LLAMA_DIR, ROOT, SQLITE_DIR, SRC_CACHE, hashTree, log, readJSON, run } from './lib.mjs';
+import { CACHE, LLAMA_DIR, ROOT, SQLITE_DIR, SRC_CACHE, capture, hashTree, log, readJSON, run } from './lib.mjs';
 
 const LOCK = readJSON(join(ROOT, 'build/deps.lock.json'));
 const TARBALLS = join(CACHE, 'deps');
@@ -59,8 +59,18 @@ function llama() {
     // same source, other patches: undo ours and apply the new set. Only the files the patches
     // touch change, so the build trees recompile just those.
     log('llama.cpp patches changed: re-applying');
+    // files whose content ends up the same keep their time stamp, so the build trees recompile
+    // only what a patch really changed (ggml.h alone would rebuild everything)
+    const touched = (capture('git', ['-C', LLAMA_DIR, 'diff', '--name-only']) ?? '').split('\n').filter(Boolean);
+    const before = new Map(touched.map((f) => {
+      const abs = join(LLAMA_DIR, f);
+      return [abs, { data: readFileSync(abs), st: statSync(abs) }];
+    }));
     run('git', ['-C', LLAMA_DIR, 'checkout', '--quiet', '--', '.']);
     applyPatches(patches);
+    for (const [abs, { data, st }] of before) {
+      if (existsSync(abs) && readFileSync(abs).equals(data)) utimesSync(abs, st.atime, st.mtime);
+    }
     const info = readJSON(join(LLAMA_DIR, 'neuronos-version.json'));
     writeFileSync(join(LLAMA_DIR, 'neuronos-version.json'), JSON.stringify({ ...info, patches }, null, 2));
     writeFileSync(stampFile, key);
