@@ -8,6 +8,8 @@
 //                                      memory store with 20,000 facts (3–4 min; writes latest-quick.json, never latest.json)
 //   npm run bench -- --engines memory  only the memory store (no browser; writes latest-memory[-quick].json)
 //   npm run bench -- --markdown        also write build/bench-results/latest.md (the README table)
+//   npm run bench -- --bitnet          add the BitNet b1.58 2B-4T-shaped model (NeuronOS on I2_S,
+//                                      wllama and native on the same weights as TQ2_0; 2 × 1.2 GB fixtures)
 // Options: --reps N  --warmup N (discarded rounds)  --iters N (measurements per page)
 //          --models a,b  --threads 1,2  --engines neuronos,neuronos-st,wllama,native,memory
 //          --context N  --timeout-ms N (per step)  --wllama-load blob|url  --no-native  --no-memory
@@ -37,6 +39,14 @@ const WARM_GEN_TOKENS = 4;
 const ENGINES = ['neuronos', 'neuronos-st', 'wllama', 'native', 'memory']; // memory: the memory store, native (no model)
 const MEMORY = { facts: 100_000, quickFacts: 20_000, queries: 200, recall: 10_000, quickRecall: 2_000 };
 const VOCAB_FIXTURE = 'tiny-random'; // same qwen2 vocabulary, 26 MB: used to build exact-length prompts
+// BitNet b1.58 2B-4T shapes (`--bitnet`, or name it in --models): NeuronOS runs the I2_S file;
+// wllama cannot read I2_S, so it (and native llama-bench, on upstream's AVX2 TQ2_0 kernel) gets
+// the TQ2_0 twin with the same ternary weights. Its prompts come from a Llama-3-vocab fixture.
+const BITNET_MODEL = 'bitnet-2b4t-i2_s';
+const TWIN = { [BITNET_MODEL]: { wllama: 'bitnet-2b4t-tq2_0', native: 'bitnet-2b4t-tq2_0' } };
+const PROMPT_VOCAB = { [BITNET_MODEL]: 'bitnet-random' };
+const fileOf = (model, eng) => TWIN[model]?.[eng] ?? model;
+const vocabOf = (model) => PROMPT_VOCAB[model] ?? VOCAB_FIXTURE;
 
 // the shared flags, plus what keeps a benchmark tab from being throttled
 const BENCH_CHROMIUM_ARGS = [
@@ -68,7 +78,7 @@ function parseArgs(argv) {
   const o = {
     quick,
     markdown: has('--markdown'),
-    models: list('--models') ?? (quick ? [MODELS[0]] : MODELS),
+    models: [...(list('--models') ?? (quick ? [MODELS[0]] : MODELS)), ...(has('--bitnet') ? [BITNET_MODEL] : [])],
     threads,
     // quick: one NeuronOS row (the threaded build) to stay under 3 minutes; add neuronos-st with --engines
     engines: list('--engines') ?? (quick ? ['neuronos', 'wllama', 'native', 'memory'] : ENGINES),
@@ -190,7 +200,7 @@ async function buildPrompts(page, iters) {
   const single = [];
   const counts = await page.evaluate((ws) => window.bench.countTokens(ws), WORDS.map((w) => ' ' + w));
   WORDS.forEach((w, i) => counts[i] === 1 && single.push(w));
-  if (single.length < 40) throw new Error(`only ${single.length} single-token words: is this the qwen2 vocabulary?`);
+  if (single.length < 40) throw new Error(`only ${single.length} single-token words in this vocabulary`);
   const rnd = mulberry32(20260928);
   let nextFirst = 0;
   const make = (n) => {
@@ -326,7 +336,7 @@ async function main() {
     throw new Error('dist/neuronos-worker.wasm (the threaded build) is missing: run `npm run build` first');
   }
   say('fixtures ...');
-  const models = ensureFixtures([...new Set([VOCAB_FIXTURE, ...o.models])]);
+  const models = ensureFixtures([...new Set([...o.models.map(vocabOf), ...o.models, ...o.models.flatMap((m) => Object.values(TWIN[m] ?? {}))])]);
   const est = estimateSeconds(o, models);
   say(`expected duration: about ${Math.ceil(est.seconds / 60)} min (from ${est.source}); never asserts a speed, only reports`);
 
@@ -335,7 +345,7 @@ async function main() {
   const engines = o.engines.filter((e) => e !== 'memory' && (e !== 'native' || nativeBin));
 
   // read each model once so that the first engine does not pay for a cold OS page cache
-  for (const n of o.models) warmPageCache(join(FIXTURES, models[n].file));
+  for (const n of o.models) for (const e of new Set(o.engines.map((e) => fileOf(n, e)))) if (models[e]) warmPageCache(join(FIXTURES, models[e].file));
 
   const { serve } = await import('./serve.mjs');
   const { chromium } = await import('playwright-core');
@@ -345,13 +355,14 @@ async function main() {
   const cdp = await browser.newBrowserCDPSession();
   const chromiumVersion = `Chromium ${browser.version()}`;
   const ctxArgs = { browser, cdp, baseUrl, opts: o, prompts: null };
+  const promptSets = {};
   const raw = [];
   const delivery = {};
   const perRep = {};
   let pageInfo = null;
   try {
-    // prompts of exact token counts, checked with the engine's tokenizer on the vocab fixture
-    {
+    // prompts of exact token counts, checked with the engine's tokenizer on each vocab fixture
+    for (const vocab of new Set(o.models.map(vocabOf))) {
       const context = await browser.newContext();
       const page = await context.newPage();
       page.setDefaultTimeout(o.timeoutMs);
@@ -359,13 +370,13 @@ async function main() {
       await page.waitForFunction(() => window.benchReady === true);
       pageInfo = await page.evaluate(() => window.bench.info());
       if (!pageInfo.crossOriginIsolated) throw new Error('the bench page is not cross-origin isolated (COOP/COEP headers missing?)');
-      await withTimeout(page.evaluate((u) => window.bench.load('neuronos', { modelUrl: u, threads: 1, contextSize: 512, forceSingleThread: true }), `/models/${models[VOCAB_FIXTURE].file}`), o.timeoutMs, 'vocab load');
-      ctxArgs.prompts = await buildPrompts(page, o.iters);
+      await withTimeout(page.evaluate((u) => window.bench.load('neuronos', { modelUrl: u, threads: 1, contextSize: 512, forceSingleThread: true }), `/models/${models[vocab].file}`), o.timeoutMs, 'vocab load');
+      promptSets[vocab] = await buildPrompts(page, o.iters);
       await context.close();
     }
 
     for (const model of o.models) {
-      const modelUrl = `/models/${models[model].file}`;
+      ctxArgs.prompts = promptSets[vocabOf(model)];
       for (const threads of o.threads) {
         const list = engines.filter((e) => e !== 'neuronos-st' || threads === 1);
         say(`— ${model}, ${threads} thread${threads > 1 ? 's' : ''}: ${list.join(' → ')} × ${o.warmup} warm-up + ${o.reps} reps`);
@@ -376,9 +387,9 @@ async function main() {
             const rec = { engine: eng, model, threads, round, warmup: warm };
             try {
               if (eng === 'native') {
-                rec.native = await runLlamaBench(nativeBin, { model: join(FIXTURES, models[model].file), threads, nPrompt: PROMPT_TOKENS, nGen: GEN_TOKENS, reps: 1, timeoutMs: o.timeoutMs });
+                rec.native = await runLlamaBench(nativeBin, { model: join(FIXTURES, models[fileOf(model, eng)].file), threads, nPrompt: PROMPT_TOKENS, nGen: GEN_TOKENS, reps: 1, timeoutMs: o.timeoutMs });
               } else {
-                rec.browser = await browserRep(ctxArgs, eng, modelUrl, threads);
+                rec.browser = await browserRep(ctxArgs, eng, `/models/${models[fileOf(model, eng)].file}`, threads);
               }
             } catch (e) {
               rec.error = e.message.split('\n')[0];
@@ -533,7 +544,7 @@ async function main() {
     page: pageInfo,
     config: {
       quick: o.quick,
-      models: o.models.map((n) => ({ name: n, ...models[n] })),
+      models: o.models.map((n) => ({ name: n, ...models[n], ...(TWIN[n] ? { files_by_engine: Object.fromEntries(Object.entries(TWIN[n]).map(([e, f]) => [e, models[f]?.file])) } : {}) })),
       threads: o.threads,
       engines,
       reps: o.reps,

@@ -275,8 +275,9 @@ static void test_scripted(void) {
  * test/fixtures/bitnet-ref.ts). llama.cpp rounds every ternary matmul input to Q8_0 (and the
  * output head's to F16), so they differ by that rounding. Bounds per position, against the
  * reference's logit spread (standard deviation over the vocabulary): rms error <= 5%, max error
- * <= 15%. Measured (NEURONOS_TEST_VERBOSE=1 prints them): rms 1.5-2.4%, max 6.5-11.7%. A wrong
- * scale, activation, RoPE or bit order gives errors of the order of the spread itself. */
+ * <= 25%. Measured (NEURONOS_TEST_VERBOSE=1 prints them): natively rms 1.5-2.4%, max 6.5-11.7%;
+ * in WASM (test/node/wasm.test.ts) rms 2.1-2.9%, max 9-14%. A wrong scale, activation, RoPE or
+ * bit order gives errors of the order of the spread itself. */
 static void test_reference(void) {
     g_test = "bitnet reference";
     size_t size = 0, rsize = 0;
@@ -321,8 +322,8 @@ static void test_reference(void) {
                 }
                 const double rms = sqrt(se / nv);
                 if (getenv("NEURONOS_TEST_VERBOSE")) printf("bitnet reference %s pos %d: max |err| %.4f, rms err %.4f, sd %.4f\n", mode ? "one-by-one" : "batch", p, worst, rms, sd);
-                CHECK(rms <= 0.05 * sd && worst <= 0.15 * sd,
-                      "%s position %d: logit error rms %.4f / max %.4f against the spread %.4f (bounds 5%% / 15%%)",
+                CHECK(rms <= 0.05 * sd && worst <= 0.25 * sd,
+                      "%s position %d: logit error rms %.4f / max %.4f against the spread %.4f (bounds 5%% / 25%%)",
                       mode ? "one-by-one" : "batch", p, rms, worst, sd);
             }
         }

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { manifest } from '../node/helpers.js';
 import { open, script, startServer, useBrowserAndServers } from './harness.js';
 
 const env = useBrowserAndServers();
@@ -45,6 +46,20 @@ describe('NeuronOS API in Chromium', () => {
     assert.deepEqual(log.cspViolations, []);
     assert.deepEqual(log.errors, []);
     await page.close();
+  });
+
+  test('BitNet b1.58 (I2_S): the scripted BitNet model answers in both builds (isolated: threaded; plain: single-thread)', async () => {
+    const want = manifest('bitnet-scripted').script as string;
+    for (const [base, variant] of [[env.isolated().url, 'mt'], [env.plain().url, 'st']] as const) {
+      const { page, log } = await apiPage(base);
+      const r = await chatOnce(page, '/models/bitnet-scripted.gguf');
+      assert.equal(r.variant, variant);
+      assert.equal(r.arch, 'bitnet-b1.58');
+      assert.equal(r.text, want);
+      assert.equal(r.finish, 'eos');
+      assert.deepEqual(log.errors, []);
+      await page.close();
+    }
   });
 
   test('page without isolation: single-thread build, exact scripted reply', async () => {

@@ -2,7 +2,9 @@
 //   node --import tsx test/node/wasm-child.ts <st|mt> <scenario> '<json args>'
 import { NeuronOSError } from '../../src/errors.js';
 import type { Core } from '../../src/worker/core.js';
-import { fixture, loadCore, manifest, type Variant } from './helpers.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FIXTURES, fixture, loadCore, manifest, type Variant } from './helpers.js';
 
 const [variant, scenario, rawArgs] = process.argv.slice(2) as [Variant, string, string];
 const args = JSON.parse(rawArgs || '{}') as { threads?: number; ctx?: number; [k: string]: unknown };
@@ -112,6 +114,42 @@ const scenarios: Record<string, (core: Core) => unknown> = {
     core.beginGenerate('Once upon a time');
     const after = drain(core);
     return { finish: r.finish, generated: r.nGenerated, after };
+  },
+
+  /** BitNet b1.58 (I2_S): the scripted text, the bad files, logits against the TS reference. */
+  bitnet(core) {
+    const m = manifest('bitnet-scripted');
+    const info = core.loadModel(fixture('bitnet-scripted'));
+    core.setSampling({ temperature: 0, maxTokens: 32 });
+    core.beginGenerate(m.raw_prompt as string);
+    const raw = drain(core);
+    core.beginChat([{ role: 'user', content: 'Who are you?' }]);
+    const chat = drain(core);
+    const bad = Object.fromEntries(
+      ['bad-i2s-no-scale', 'bad-i2s-code3', 'bad-i2s-truncated'].map((n) => [n, codeOf(() => core.loadModel(fixture(n)))]),
+    );
+    const r = manifest('bitnet-random') as unknown as { reference: { token_ids: number[]; file: string } };
+    core.loadModel(fixture('bitnet-random'));
+    const ref = new Float32Array(readFileSync(join(FIXTURES, r.reference.file)).buffer.slice(0));
+    const compare = (rows: Float32Array[]) =>
+      rows.map((g, p) => {
+        const n = g.length;
+        const want = ref.subarray(p * n, (p + 1) * n);
+        let mean = 0;
+        for (let i = 0; i < n; i++) mean += want[i]!;
+        mean /= n;
+        let v = 0, se = 0, max = 0;
+        for (let i = 0; i < n; i++) {
+          v += (want[i]! - mean) ** 2;
+          const e = Math.abs(g[i]! - want[i]!);
+          se += e * e;
+          if (e > max) max = e;
+        }
+        return { sd: Math.sqrt(v / n), rms: Math.sqrt(se / n), max, nVocab: n };
+      });
+    const batch = compare(core.evalLogits(r.reference.token_ids, false));
+    const oneByOne = compare(core.evalLogits(r.reference.token_ids, true));
+    return { info, raw, chat, script: m.script, bad, batch, oneByOne, refLength: ref.length, nTokens: r.reference.token_ids.length, systemInfo: core.systemInfo() };
   },
 
   tokens(core) {

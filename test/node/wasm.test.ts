@@ -31,6 +31,30 @@ for (const { variant, threads } of VARIANTS) {
       assert.equal(r.text, r.want);
     });
 
+    test('BitNet b1.58 (I2_S): scripted text, bad files refused, logits match the independent reference', async () => {
+      const r = await runChild(variant, 'bitnet', { threads, ctx: 256 });
+      assert.equal(r.info.architecture, 'bitnet-b1.58');
+      assert.match(r.systemInfo, /WASM_SIMD = 1/);
+      assert.equal(r.raw.text, r.script);
+      assert.equal(r.raw.finish, 'eos');
+      assert.equal(r.chat.text, r.script, "BitNet's chat format ends in the entry token");
+      for (const [name, e] of Object.entries(r.bad as Record<string, { code: string; message: string } | null>)) {
+        assert.ok(e, `${name} is refused`);
+        assert.equal(e!.code, 'model_invalid', `${name}: ${e!.message}`);
+      }
+      assert.match(r.bad['bad-i2s-no-scale'].message, /without its per-tensor scale/);
+      assert.match(r.bad['bad-i2s-code3'].message, /code 3/);
+      assert.match(r.bad['bad-i2s-truncated'].message, /truncated/);
+      // Q8_0 rounding of the matmul inputs: rms <= 5% and max <= 25% of the logit spread (as natively);
+      // measured here: rms 2.1-2.9%, max 9-14%
+      assert.equal(r.refLength, r.nTokens * r.batch[0].nVocab);
+      for (const [mode, rows] of [['batch', r.batch], ['one-by-one', r.oneByOne]] as const) {
+        rows.forEach((x: { sd: number; rms: number; max: number }, p: number) => {
+          assert.ok(x.rms <= 0.05 * x.sd && x.max <= 0.25 * x.sd, `${mode} position ${p}: rms ${x.rms.toFixed(4)} max ${x.max.toFixed(4)} spread ${x.sd.toFixed(4)}`);
+        });
+      }
+    });
+
     test('bad input gives a status and a message, and the module stays usable', async () => {
       const r = await runChild(variant, 'errors', { threads, ctx: 256 });
       const want: Record<string, string> = {
