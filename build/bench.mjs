@@ -198,15 +198,17 @@ function mulberry32(seed) {
 
 async function buildPrompts(page, iters) {
   const single = [];
+  // a vocabulary that adds BOS (Llama-3) counts it in every prompt: one word fewer
+  const [bos] = await page.evaluate((ws) => window.bench.countTokens(ws), ['']);
   const counts = await page.evaluate((ws) => window.bench.countTokens(ws), WORDS.map((w) => ' ' + w));
-  WORDS.forEach((w, i) => counts[i] === 1 && single.push(w));
+  WORDS.forEach((w, i) => counts[i] === 1 + bos && single.push(w));
   if (single.length < 40) throw new Error(`only ${single.length} single-token words in this vocabulary`);
   const rnd = mulberry32(20260928);
   let nextFirst = 0;
   const make = (n) => {
     const first = single[nextFirst++ % single.length];
     const words = [first];
-    while (words.length < n) words.push(single[Math.floor(rnd() * single.length)]);
+    while (words.length < n - bos) words.push(single[Math.floor(rnd() * single.length)]);
     return words.map((w) => ' ' + w).join('');
   };
   const set = { warm: make(WARM_PROMPT_TOKENS), pp: [], tg: [], base: [] };

@@ -59,6 +59,11 @@ export function buildWasm(variant) {
     EMCC_ENV,
   );
   run('cmake', ['--build', dir, '--target', 'neuronos_wasm', '-j', JOBS], { env: EMCC_ENV });
+  // the kernel tests (core-c/test/kernels): a node program, single-thread tree only
+  if (!v.threads) {
+    run('cmake', ['--build', dir, '--target', 'neuronos_kernel_tests', '-j', JOBS], { env: EMCC_ENV });
+    writeFileSync(join(dir, 'package.json'), '{"type": "commonjs"}\n'); // the glue is CommonJS; the repo is "type": "module"
+  }
   const out = wasmOutDir(variant);
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'package.json'), '{"type": "commonjs"}\n');
