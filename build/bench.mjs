@@ -250,7 +250,11 @@ async function browserRep(ctxArgs, eng, modelUrl, threads) {
     if (m.type() === 'error' || m.type() === 'warning') consoleTail.push(m.text().slice(0, 300));
   });
   page.on('pageerror', (e) => consoleTail.push(`pageerror: ${e.message}`));
-  const ev = (fn, arg, what) => withTimeout(page.evaluate(fn, arg), opts.timeoutMs, what);
+  const ev = (fn, arg, what) =>
+    withTimeout(page.evaluate(fn, arg), opts.timeoutMs, what).catch((e) => {
+      e.message = `${what}: ${e.message}`; // which step failed
+      throw e;
+    });
   try {
     await page.goto(`${baseUrl}/build/bench/page.html`);
     await page.waitForFunction(() => window.benchReady === true, null, { timeout: opts.timeoutMs });
