@@ -270,9 +270,15 @@ async function browserRep(ctxArgs, eng, modelUrl, threads) {
     const iters = [];
     for (let i = 0; i < opts.iters; i++) {
       const pp = await complete(prompts.pp[i], 1, 'pp');
-      const tg = await complete(prompts.tg[i], GEN_TOKENS, 'tg');
-      const base = await complete(prompts.base[i], 1, 'tg baseline');
-      iters.push({ pp, tg, base });
+      // an engine that fails while generating still has its prompt figure
+      try {
+        const tg = await complete(prompts.tg[i], GEN_TOKENS, 'tg');
+        const base = await complete(prompts.base[i], 1, 'tg baseline');
+        iters.push({ pp, tg, base });
+      } catch (e) {
+        iters.push({ pp, tg_error: e.message.split('\n')[0] });
+        break;
+      }
     }
     const mem = await rendererMemory(cdp);
     return { load, iters, mem, console: consoleTail.slice(-5) };
@@ -287,7 +293,13 @@ async function browserRep(ctxArgs, eng, modelUrl, threads) {
 /** Turns one page's raw calls into samples; problems go to `issues`. */
 function browserSamples(raw, issues) {
   const s = { pp_tps: [], tg_tps: [], engine_pp_tps: [], engine_tg_tps: [], ttft_ms: [] };
-  for (const { pp, tg, base } of raw.iters) {
+  for (const { pp, tg, base, tg_error } of raw.iters) {
+    if (tg_error) {
+      issues.push(`generation failed: ${tg_error}`);
+      s.pp_tps.push((PROMPT_TOKENS * 1000) / pp.wall_ms);
+      s.ttft_ms.push(pp.wall_ms);
+      continue;
+    }
     if (pp.prompt_tokens !== PROMPT_TOKENS) issues.push(`pp prompt had ${pp.prompt_tokens} tokens, not ${PROMPT_TOKENS}`);
     if (pp.prompt_reused) issues.push(`pp reused ${pp.prompt_reused} cached prompt tokens`);
     if (tg.generated !== GEN_TOKENS) issues.push(`tg generated ${tg.generated} tokens, not ${GEN_TOKENS} (finish ${tg.finish})`);
@@ -676,8 +688,8 @@ function brief(rec) {
   const b = rec.browser;
   const it = b.iters[0];
   const pp = (PROMPT_TOKENS * 1000) / it.pp.wall_ms;
-  const tg = ((GEN_TOKENS - 1) * 1000) / (it.tg.wall_ms - it.base.wall_ms);
-  return `load ${b.load.load_ms.toFixed(0)} ms, pp ${f(pp)} t/s, tg ${f(tg)} t/s, peak ${f(b.mem?.peak_mb)} MB [${b.load.variant}]`;
+  const tg = it.tg ? ((GEN_TOKENS - 1) * 1000) / (it.tg.wall_ms - it.base.wall_ms) : null;
+  return `load ${b.load.load_ms.toFixed(0)} ms, pp ${f(pp)} t/s, tg ${it.tg_error ? `FAILED (${it.tg_error})` : `${f(tg)} t/s`}, peak ${f(b.mem?.peak_mb)} MB [${b.load.variant}]`;
 }
 
 main().catch((e) => {
