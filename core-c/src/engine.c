@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ggml-cpu.h"
 #include "llama.h"
 #include "neuronos.h"
 #include "strbuf.h"
@@ -16,6 +17,7 @@ struct neuronos_engine {
     neuronos_engine_params params;
     struct llama_model *model;
     struct llama_context *ctx;
+    struct ggml_threadpool *pool; /* kept for the context's life: no thread start per graph */
     const struct llama_vocab *vocab;
     struct llama_sampler *smpl;
     struct llama_sampler *gsmpl;  /* the generation's grammar, or NULL */
@@ -153,7 +155,9 @@ void neuronos_engine_unload(neuronos_engine *eng) {
     eng->cand = NULL;
     if (eng->smpl) llama_sampler_free(eng->smpl);
     if (eng->ctx) llama_free(eng->ctx);
+    if (eng->pool) ggml_threadpool_free(eng->pool);
     if (eng->model) llama_model_free(eng->model);
+    eng->pool = NULL;
     eng->smpl = NULL;
     eng->ctx = NULL;
     eng->model = NULL;
@@ -219,6 +223,13 @@ static neuronos_status finish_load(neuronos_engine *eng, struct llama_model *mod
                        g_llama_error[0] ? g_llama_error : "unknown reason");
     }
     llama_set_abort_callback(ctx, abort_cb, eng);
+    if (cp.n_threads > 1) {
+        /* Without a pool of its own, ggml starts and joins n_threads-1 threads for every graph
+         * (every token); on WASM a thread start is a message to a pooled Web Worker. */
+        struct ggml_threadpool_params tpp = ggml_threadpool_params_default(cp.n_threads);
+        eng->pool = ggml_threadpool_new(&tpp);
+        if (eng->pool) llama_attach_threadpool(ctx, eng->pool, eng->pool);
+    }
     eng->model = model;
     eng->ctx = ctx;
     eng->vocab = llama_model_get_vocab(model);

@@ -324,6 +324,24 @@ static void test_engine(void) {
         strbuf_free(&out);
     }
 
+    /* several threads (the engine keeps one ggml thread pool per context): the same exact text,
+     * across a reload that frees the pool and starts a new one (ASan checks nothing leaks) */
+    for (int nt = 2; nt <= 3; nt++) {
+        neuronos_engine_params tp = neuronos_engine_default_params();
+        tp.n_ctx = 256;
+        tp.n_threads = nt;
+        neuronos_engine *te;
+        CHECK(neuronos_engine_init(&tp, &te) == NEURONOS_OK, "init with %d threads", nt);
+        for (int load = 0; load < 2; load++) {
+            CHECK(neuronos_engine_load_buffer(te, model, size) == NEURONOS_OK, "%d threads, load %d: %s", nt, load, neuronos_engine_last_error(te));
+            char *t = NULL;
+            CHECK(neuronos_generate(te, raw_prompt, &sp, NULL, NULL, &t, &fin) == NEURONOS_OK, "%d threads generate: %s", nt, neuronos_engine_last_error(te));
+            CHECK(t && strcmp(t, script) == 0, "%d threads, load %d\n  got  '%s'\n  want '%s'", nt, load, t ? t : "", script);
+            free(t);
+        }
+        neuronos_engine_free(te);
+    }
+
     /* n_predict 0: nothing generated; negative: rejected */
     sp = greedy(0);
     CHECK(neuronos_generate(eng, raw_prompt, &sp, NULL, NULL, &text, &fin) == NEURONOS_OK && text && text[0] == 0, "n_predict 0");
