@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "neuronos.h"
+
 extern int g_pass, g_fail;
 extern const char *g_test; /* the running test's name, for failure lines */
 
@@ -29,6 +31,10 @@ uint8_t *read_file(const char *path, size_t *size);
 uint8_t *read_fixture(const char *name, size_t *size);
 /* json_extract(entry, path) of the fixture's manifest entry; owned string or NULL. */
 char *manifest_field(const char *fixture, const char *path);
+/* Steps a begun generation to its end, per_step tokens a step, and returns its text (owned;
+ * "" when nothing came, NULL only when out of memory); *last (if given) gets the final step's
+ * result. The caller ends the generation. */
+char *drain_generation(neuronos_engine *eng, int per_step, const neuronos_step_result **last);
 
 /* The test files' entry points. */
 void test_calc(void);   /* test_calc.c: the calculator tool */

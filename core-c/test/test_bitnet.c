@@ -212,24 +212,10 @@ static char *generate(neuronos_engine *eng, const char *prompt, int chat) {
     neuronos_status st;
     if (chat) {
         neuronos_chat_message m = {.role = "user", .content = prompt};
-        char *out = NULL;
         st = neuronos_chat_begin(eng, &m, 1, NULL, &sp);
         if (st != NEURONOS_OK) return NULL;
-        {
-            size_t len = 0, cap = 256;
-            out = malloc(cap);
-            out[0] = 0;
-            for (;;) {
-                const neuronos_step_result *r = NULL;
-                if (neuronos_gen_step(eng, 4, &r) != NEURONOS_OK || !r) break;
-                const size_t pl = strlen(r->piece);
-                while (len + pl + 1 > cap) out = realloc(out, cap *= 2);
-                memcpy(out + len, r->piece, pl + 1);
-                len += pl;
-                if (r->state == NEURONOS_GEN_DONE) break;
-            }
-            neuronos_gen_end(eng);
-        }
+        char *out = drain_generation(eng, 4, NULL);
+        neuronos_gen_end(eng);
         return out;
     }
     st = neuronos_generate(eng, prompt, &sp, NULL, NULL, &text, &fin);
