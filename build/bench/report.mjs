@@ -54,13 +54,14 @@ function resultRows(records) {
     r.threads,
     label(r),
     cell(r.pp_tps),
+    r.first_pp_tps ? cell(r.first_pp_tps) : '–',
     cell(r.tg_tps),
     cell(r.load_ms, 0),
     r.peak_mb ? fmt(r.peak_mb.median, 0) : '–',
     r.errors?.length ? `${r.errors.length} failed` : r.pp_tps ? r.pp_tps.n : 0,
   ]);
 }
-const RESULT_HEAD = ['model', 'thr', 'engine', 'pp t/s median (min–max)', 'tg t/s median (min–max)', 'load ms median (min–max)', 'peak MB', 'n'];
+const RESULT_HEAD = ['model', 'thr', 'engine', 'pp t/s median (min–max)', 'first pp t/s', 'tg t/s median (min–max)', 'load ms median (min–max)', 'peak MB', 'n'];
 
 function ratioRows(rs) {
   return rs.map((x) => [
@@ -191,7 +192,7 @@ export function markdownReport(res) {
     '',
     `${c.prompt_tokens}-token prompt (pp), ${c.gen_tokens} generated tokens with end-of-sequence ignored (tg), greedy, context ${c.context_size}; ` +
       `${c.reps} repetition${c.reps === 1 ? '' : 's'} per row${c.warmup_rounds ? ` after ${c.warmup_rounds} discarded warm-up round${c.warmup_rounds === 1 ? '' : 's'}` : ''}, engines interleaved; ` +
-      `each browser repetition is a fresh browser context (cold load) with an in-page warm-up generation before measuring. Median (min–max).`,
+      `each browser repetition is a fresh browser context (cold load) with an in-page warm-up (a 128-token prompt, 16 tokens; its prompt speed is the "first pp" column) before measuring. Median (min–max).`,
     '',
     md(RESULT_HEAD, resultRows(res.records)),
     '',

@@ -14,6 +14,7 @@
 
 #include "check.h"
 #include "json.h"
+#include "llama.h"
 #include "neuronos.h"
 #include "sqlite3.h"
 #include "strbuf.h"
@@ -226,6 +227,61 @@ static void test_json_messages(void) {
         CHECK(st == NEURONOS_ERR_INVALID_ARGUMENT && m == NULL, "bad input %d '%s' gave %d", i, bad[i], st);
     }
     CHECK(neuronos_json_parse_messages(NULL, &m, &n, why, sizeof why) == NEURONOS_ERR_INVALID_ARGUMENT, "NULL");
+}
+
+/* Patch 0005: llama.cpp's penalties sampler visits only the tokens in its window when the
+ * candidates are in token-id order. The same candidates reversed take the per-candidate scan:
+ * every logit must come out bit-identical, and the penalties must have changed some. */
+static void test_penalties_by_id(void) {
+    g_test = "penalties_by_id";
+    enum { N = 5000 };
+    const char *env = getenv("NEURONOS_TEST_SEED");
+    const uint32_t seed = env ? (uint32_t)strtoul(env, NULL, 10) : 20261126u;
+    uint32_t r = seed;
+#define NEXT() (r = r * 1664525u + 1013904223u, r >> 8)
+    llama_token_data *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y);
+    float *orig = malloc(N * sizeof *orig);
+    for (int round = 0; round < 24 && x && y && orig; round++) {
+        const float repeat = 1.0f + (float)(1 + NEXT() % 100) / 50.0f; /* never 1: a change must show */
+        const float freq = round % 3 ? 0.0f : (float)(NEXT() % 100) / 100.0f;
+        const float present = round % 4 ? 0.0f : (float)(NEXT() % 100) / 100.0f;
+        const int32_t last_n = 1 + (int32_t)(NEXT() % 128);
+        struct llama_sampler *a = llama_sampler_init_penalties(N, last_n, repeat, freq, present);
+        struct llama_sampler *b = llama_sampler_init_penalties(N, last_n, repeat, freq, present);
+        const int n_accept = 1 + (int)(NEXT() % 300);
+        for (int k = 0; k < n_accept; k++) {
+            /* half the rounds from a few tokens (repeats), some ids past N (not candidates) */
+            const llama_token t = (llama_token)(round % 2 ? NEXT() % 40 : NEXT() % (N + 50));
+            llama_sampler_accept(a, t);
+            llama_sampler_accept(b, t);
+        }
+        const llama_token last = (llama_token)(NEXT() % N); /* at least one candidate in the window */
+        llama_sampler_accept(a, last);
+        llama_sampler_accept(b, last);
+        for (int i = 0; i < N; i++) {
+            const float v = ((float)(NEXT() % 20000) - 9999.5f) / 1000.0f; /* both signs, never 0 */
+            x[i] = (llama_token_data){i, v, 0.0f};
+            orig[i] = v;
+            y[N - 1 - i] = x[i];
+        }
+        llama_token_data_array ax = {x, N, -1, false}, ay = {y, N, -1, false};
+        llama_sampler_apply(a, &ax);
+        llama_sampler_apply(b, &ay);
+        int same = 1, changed = 0;
+        for (int i = 0; i < N; i++) {
+            const llama_token_data *p = &y[N - 1 - i];
+            if (p->id != i || memcmp(&x[i].logit, &p->logit, sizeof(float)) != 0) same = 0;
+            if (x[i].logit != orig[i]) changed++;
+        }
+        CHECK(same, "seed %u round %d: by-id and scanned penalties differ (print: NEURONOS_TEST_SEED)", seed, round);
+        CHECK(changed > 0, "seed %u round %d: %d accepted tokens changed no logit", seed, round, n_accept);
+        llama_sampler_free(a);
+        llama_sampler_free(b);
+    }
+#undef NEXT
+    free(x);
+    free(y);
+    free(orig);
 }
 
 static void test_sampling_validate(void) {
@@ -483,6 +539,7 @@ int main(void) {
         test_gguf_check();
         test_json_messages();
         test_sampling_validate();
+        test_penalties_by_id();
         test_engine();
         test_abort();
     }

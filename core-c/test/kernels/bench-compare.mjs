@@ -24,8 +24,8 @@ function once(js) {
   const r = spawnSync(process.execPath, ['--no-experimental-fetch', js, '--bench', '--runs', String(runs), ...filter], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${js} failed (${r.status}): ${r.stderr}`);
   const out = new Map();
-  for (const m of r.stdout.matchAll(/^bench (\S+)\s+k=(\d+)\s+m=(\d+)\s+n=(\d+)\s+median\s+([\d.]+) ms.*cpu\s+([-\d.]+) ms.*nrows=(\d)/gm)) {
-    out.set(`${m[1]} k=${m[2]} m=${m[3]} n=${m[4]}`, { ms: Number(m[5]), cpu: Number(m[6]), nrows: Number(m[7]) });
+  for (const m of r.stdout.matchAll(/^bench (\S+)\s+k=(\d+)\s+m=(\d+)\s+n=(\d+)\s+median\s+([\d.]+) ms.*cpu\s+([-\d.]+) ms.*nrows=(\d)(.*from memory)?/gm)) {
+    out.set(`${m[1]} k=${m[2]} m=${m[3]} n=${m[4]}${m[8] ? ' mem' : ''}`, { ms: Number(m[5]), cpu: Number(m[6]), nrows: Number(m[7]) });
   }
   return out;
 }
@@ -41,11 +41,11 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 console.log(`median over ${rounds} rounds of the median of ${runs} runs (ms per mul_mat, 1 thread; wall time, and CPU time of the process)`);
-console.log('shape'.padEnd(28), 'old ms'.padStart(9), 'new ms'.padStart(9), 'old/new'.padStart(8), ' |', 'old cpu'.padStart(9), 'new cpu'.padStart(9), 'old/new'.padStart(8));
+console.log('shape'.padEnd(32), 'old ms'.padStart(9), 'new ms'.padStart(9), 'old/new'.padStart(8), ' |', 'old cpu'.padStart(9), 'new cpu'.padStart(9), 'old/new'.padStart(8));
 const f = (x) => x.toFixed(3).padStart(9);
 for (const [key, o] of res.old) {
   const n = res.new.get(key);
   if (!n) continue;
   const [ow, nw, oc, nc] = [median(o.ms), median(n.ms), median(o.cpu), median(n.cpu)];
-  console.log(key.padEnd(28), f(ow), f(nw), (ow / nw).toFixed(2).padStart(8), ' |', f(oc), f(nc), (oc / nc).toFixed(2).padStart(8));
+  console.log(key.padEnd(32), f(ow), f(nw), (ow / nw).toFixed(2).padStart(8), ' |', f(oc), f(nc), (oc / nc).toFixed(2).padStart(8));
 }

@@ -3,7 +3,8 @@
 //
 //   test_kernels            run every case; one line per case; exit status 0 only if all pass
 //   test_kernels --bench    mul_mat timings (Qwen2.5-0.5B shapes), median of several runs
-//   test_kernels --kbench   the dot product kernels alone (data in L1): nrc = 1 against the 2x2 tile
+//   test_kernels --kbench   the dot product kernels alone (data in L1): nrc = 1 against the 2x2 and
+//                           2x1 tiles
 //   --seed N                (or env NEURONOS_KERNEL_SEED) seed of the random blocks
 //   --case NAME             only the cases whose name contains NAME
 //
@@ -22,9 +23,14 @@
 //      SIMD and generic agree within 2*tol. Cases with bit_identical also require the 2x2 tile to
 //      equal the nrc = 1 kernel bit for bit (then results do not depend on how mul_mat splits
 //      the work, i.e. on the thread count), and the tile must not write outside its 4 outputs.
-//   2. graph level: ggml_mul_mat of a [k, m] weight by a [k, n] f32 matrix, n = 1, 2, 3, 7, 64,
+//      Likewise the 2x1 tile (two rows by ONE column, asked for as nrc = 2 with by = 0 and
+//      bs = 0; mul_mat uses it for generation), for each of the two columns: s[0], s[1] only.
+//   2. graph level: ggml_mul_mat of a [k, m] weight by a [k, n] f32 matrix, n = 1 .. 5, 7, 64,
 //      and 3-d products ([k, 3, 2] by one weight, broadcast; [k, 3, 2] and [k, 5, 3] by as many
-//      weight matrices: 2x2 tiles must not pair columns of different matrices), even and odd m,
+//      weight matrices: 2x2 tiles must not pair columns of different matrices; [k, 1, b] for
+//      b = 2 .. 5, one column per matrix: generation in a batch), m = 34, 17 and 301 (with one
+//      column, mul_mat pairs row i with row i + h of each chunk for the 2x1 tiles; 301 rows make 4
+//      chunks, the last one odd),
 //      computed with ggml_graph_compute (CPU backend, 1 thread) against a float64 product of the
 //      dequantized weights and the quantized-then-dequantized activations, same tol per output
 //      (M = sum |w a|); with bit_identical, also equal to the nrc = 1 kernel per output.
@@ -327,20 +333,20 @@ typedef struct {
     int            wasm_nrows;    // expected type_traits_cpu nrows in a wasm SIMD128 build
     bool           bit_identical; // the nrc = 2 tile must equal the nrc = 1 kernel bit for bit
     int            n_blocks[6];   // kernel-level lengths, in weight blocks (0 ends the list)
-    int            graph_km[2][2];// graph-level {k, m} shapes
+    int            graph_km[3][2];// graph-level {k, m} shapes
 } kt_case;
 
 static const kt_case CASES[] = {
     { "q4_0 x q8_0", GGML_TYPE_Q4_0, ggml_vec_dot_q4_0_q8_0_generic, gen_q4_0, gen_q8_0, exact_q4_0_q8_0, NULL,
-      2, true, { 1, 2, 3, 7, 28, 0 }, { { 96, 34 }, { 256, 17 } } },
+      2, true, { 1, 2, 3, 7, 28, 0 }, { { 96, 34 }, { 256, 17 }, { 160, 301 } } },
     { "q8_0 x q8_0", GGML_TYPE_Q8_0, ggml_vec_dot_q8_0_q8_0_generic, gen_q8_0, gen_q8_0, exact_q8_0_q8_0, NULL,
-      2, true, { 1, 2, 3, 7, 28, 0 }, { { 96, 34 }, { 256, 17 } } },
+      2, true, { 1, 2, 3, 7, 28, 0 }, { { 96, 34 }, { 256, 17 }, { 160, 301 } } },
     { "q4_K x q8_K", GGML_TYPE_Q4_K, ggml_vec_dot_q4_K_q8_K_generic, gen_q4_K, gen_q8_K, exact_q4_K_q8_K, deq_q8_K,
-      2, true, { 1, 2, 3, 5, 0, 0 }, { { 512, 34 }, { 256, 17 } } },
+      2, true, { 1, 2, 3, 5, 0, 0 }, { { 512, 34 }, { 256, 17 }, { 768, 301 } } },
     // BitNet's ternary kernel (patch 0002): one row x one column (nrows 1), SIMD against the generic
     // kernel and the float64 value, tails from 1 to 54 blocks (2560 and 6912 are 20 and 54)
     { "i2_s x q8_0", GGML_TYPE_I2_S, ggml_vec_dot_i2_s_q8_0_generic, gen_i2_s, gen_q8_0, exact_i2_s_q8_0, NULL,
-      1, true, { 1, 2, 3, 20, 54, 0 }, { { 128, 34 }, { 640, 17 } } },
+      1, true, { 1, 2, 3, 20, 54, 0 }, { { 128, 34 }, { 640, 17 }, { 384, 301 } } },
 };
 #define N_CASES ((int) (sizeof(CASES) / sizeof(CASES[0])))
 
@@ -380,6 +386,17 @@ static void kt_check_value(kt_result * res, const char * what, float got, double
     if (mag > 0 && err / (KT_U * mag) > res->worst) res->worst = err / (KT_U * mag);
     if (!(err <= tol)) { // also catches NaN
         kt_fail(res, "%s: got %.9g, exact %.17g, |err| %.3g > tol %.3g (M %.6g, nb %d)", what, got, exact, err, tol, mag, nb);
+    }
+}
+
+// One output of a 2x2 or 2x1 tile: against the float64 value (exact for unit-scale blocks while the
+// magnitude fits f32's integers) and, for bit-identical cases, against the nrc = 1 kernel's output.
+static void kt_check_tile_value(kt_result * res, const kt_case * c, const char * what, float v, double exact, double mag,
+                                float one, int nb, bool unit) {
+    kt_check_value(res, what, v, exact, mag, nb, unit && mag < 16777216.0);
+    res->checks++; // the bit-identity comparison
+    if (c->bit_identical && f32_bits(v) != f32_bits(one)) {
+        kt_fail(res, "%s: %.9g differs from nrc=1 %.9g (bits %08x vs %08x)", what, v, one, f32_bits(v), f32_bits(one));
     }
 }
 
@@ -437,14 +454,24 @@ static void kernel_checks(const kt_case * c, kt_rng * rng, kt_result * res) {
                 }
                 for (int r = 0; r < 2; ++r) {
                     for (int col = 0; col < 2; ++col) {
-                        const float v = s[col * BS + r];
-                        const bool must_be_exact = unit && mag[r][col] < 16777216.0;
                         snprintf(what, sizeof(what), "n=%d %s #%d row %d col %d nrc=2", n, KT_PATTERN_NAMES[p], t, r, col);
-                        kt_check_value(res, what, v, ex[r][col], mag[r][col], nb, must_be_exact);
-                        res->checks++;
-                        if (c->bit_identical && f32_bits(v) != f32_bits(one[r][col])) {
-                            kt_fail(res, "%s: %.9g differs from nrc=1 %.9g (bits %08x vs %08x)", what, v, one[r][col], f32_bits(v), f32_bits(one[r][col]));
+                        kt_check_tile_value(res, c, what, s[col * BS + r], ex[r][col], mag[r][col], one[r][col], nb, unit);
+                    }
+                }
+                // 2x1 tile, each column: nrc = 2 with by = 0 and bs = 0 writes s[0] r0, s[1] r1 only
+                for (int col = 0; col < 2; ++col) {
+                    enum { PAD = 3 };
+                    float buf[PAD + 2 + PAD];
+                    for (int i = 0; i < PAD + 2 + PAD; ++i) buf[i] = -12345.5f;
+                    tr->vec_dot(n, buf + PAD, 0, xs, bx, ys + col * by, 0, 2);
+                    for (int i = 0; i < PAD + 2 + PAD; ++i) {
+                        if ((i < PAD || i >= PAD + 2) && buf[i] != -12345.5f) {
+                            kt_fail(res, "n=%d %s: 2x1 wrote s[%d]", n, KT_PATTERN_NAMES[p], i - PAD);
                         }
+                    }
+                    for (int r = 0; r < 2; ++r) {
+                        snprintf(what, sizeof(what), "n=%d %s #%d row %d col %d 2x1", n, KT_PATTERN_NAMES[p], t, r, col);
+                        kt_check_tile_value(res, c, what, buf[PAD + r], ex[r][col], mag[r][col], one[r][col], nb, unit);
                     }
                 }
             }
@@ -477,15 +504,18 @@ static void kt_graph_free(kt_graph * g) { free(g->plan.work_data); }
 
 static void graph_checks(const kt_case * c, kt_rng * rng, kt_result * res) {
     // src1: n2 matrices of n columns; the weight has nw matrices (1: broadcast over dim 2, or n2).
-    // The 2x2 tiles must not pair columns of different matrices.
+    // The 2x2 tiles must not pair columns of different matrices. One column (n = 1) is done with 2x1
+    // tiles (rows i and i + h of each chunk); one column per matrix in a batch ({ 1, b, .. }) 1x1.
     static const struct { int n, n2, nw; } NS[] = {
-        { 1, 1, 1 }, { 2, 1, 1 }, { 3, 1, 1 }, { 7, 1, 1 }, { 64, 1, 1 }, { 3, 2, 1 }, { 3, 2, 2 }, { 5, 3, 3 },
+        { 1, 1, 1 }, { 2, 1, 1 }, { 3, 1, 1 }, { 4, 1, 1 }, { 5, 1, 1 }, { 7, 1, 1 }, { 64, 1, 1 },
+        { 3, 2, 1 }, { 3, 2, 2 }, { 5, 3, 3 },
+        { 1, 2, 1 }, { 1, 3, 3 }, { 1, 4, 1 }, { 1, 5, 5 },
     };
     const struct ggml_type_traits_cpu * tr = ggml_get_type_traits_cpu(c->type);
     const enum ggml_type yt = tr->vec_dot_type;
     const struct ggml_type_traits * wt = ggml_get_type_traits(c->type);
     const ggml_to_float_t deq_y = c->deq_y ? c->deq_y : ggml_get_type_traits(yt)->to_float;
-    for (int s = 0; s < 2; ++s) {
+    for (int s = 0; s < 3; ++s) {
         const int k = c->graph_km[s][0], m = c->graph_km[s][1];
         const int nb = (int) (k / ggml_blck_size(c->type));
         for (size_t ni = 0; ni < sizeof(NS) / sizeof(NS[0]); ++ni) {
@@ -589,37 +619,62 @@ static int cmp_double(const void * a, const void * b) {
     return x < y ? -1 : x > y;
 }
 
-static const struct { enum ggml_type type; int k, m; const char * what; } BENCH_SHAPES[] = {
-    { GGML_TYPE_Q4_0,  896, 4864, "Qwen2.5-0.5B ffn_up/gate" },
-    { GGML_TYPE_Q4_0, 4864,  896, "Qwen2.5-0.5B ffn_down" },
-    { GGML_TYPE_Q8_0,  896, 4864, "Qwen2.5-0.5B ffn_up/gate" },
-    { GGML_TYPE_Q8_0, 4864,  896, "Qwen2.5-0.5B ffn_down" },
-    { GGML_TYPE_Q4_K, 4864,  896, "Qwen2.5-0.5B ffn_down" },
+// copies > 1: that many weight matrices of the shape, multiplied in turn by the same activations in one
+// graph (n = 1 only), ~160 MB in all: the weights then come from memory, not from the caches, as in
+// generation with a whole model (the time printed is per product).
+static const struct { enum ggml_type type; int k, m, copies; const char * what; } BENCH_SHAPES[] = {
+    { GGML_TYPE_Q4_0,  896,   4864,   1, "Qwen2.5-0.5B ffn_up/gate" },
+    { GGML_TYPE_Q4_0, 4864,    896,   1, "Qwen2.5-0.5B ffn_down" },
+    { GGML_TYPE_Q8_0,  896,   4864,   1, "Qwen2.5-0.5B ffn_up/gate" },
+    { GGML_TYPE_Q8_0, 4864,    896,   1, "Qwen2.5-0.5B ffn_down" },
+    { GGML_TYPE_Q4_K, 4864,    896,   1, "Qwen2.5-0.5B ffn_down" },
+    { GGML_TYPE_Q4_0,  896,    896,   1, "Qwen2.5-0.5B attn_q/attn_output" },
+    { GGML_TYPE_Q4_0,  896, 151936,   1, "Qwen2.5-0.5B output (vocabulary)" },
+    { GGML_TYPE_Q8_0,  896,    896,   1, "Qwen2.5-0.5B attn_q/attn_output" },
+    { GGML_TYPE_Q8_0,  896, 151936,   1, "Qwen2.5-0.5B output (vocabulary)" },
+    { GGML_TYPE_Q4_K,  896,   4864,   1, "Qwen2.5-0.5B ffn_up/gate" },
+    { GGML_TYPE_Q4_0,  896,    896, 330, "attn_q/attn_output, from memory" },
+    { GGML_TYPE_Q4_0,  896,   4864,  64, "ffn_up/gate, from memory" },
+    { GGML_TYPE_Q4_0, 4864,    896,  64, "ffn_down, from memory" },
+    { GGML_TYPE_Q8_0,  896,    896, 176, "attn_q/attn_output, from memory" },
+    { GGML_TYPE_Q8_0,  896,   4864,  36, "ffn_up/gate, from memory" },
+    { GGML_TYPE_Q8_0, 4864,    896,  36, "ffn_down, from memory" },
+    { GGML_TYPE_Q4_K,  896,   4864,  52, "ffn_up/gate, from memory" },
 };
 #define N_BENCH_SHAPES ((int) (sizeof(BENCH_SHAPES) / sizeof(BENCH_SHAPES[0])))
 static const int BENCH_NS[] = { 1, 63, 64 }; // 63: an odd batch (before the 0003 patch: no 2x2 tiles at all)
 
-// One benchmark product: random weights and activations from a seed fixed by the shape, so that two
+// One benchmark graph: random weights and activations from a seed fixed by the shape, so that two
 // builds (old and new kernels) compute on the same data.
 typedef struct {
     struct ggml_context * ctx;
     kt_graph g;
+    int copies;
 } kt_bench;
 
 static bool kt_bench_init(kt_bench * b, int shape, int n) {
     const enum ggml_type type = BENCH_SHAPES[shape].type;
-    const int k = BENCH_SHAPES[shape].k, m = BENCH_SHAPES[shape].m;
+    const int k = BENCH_SHAPES[shape].k, m = BENCH_SHAPES[shape].m, copies = BENCH_SHAPES[shape].copies;
     const kt_case * c = NULL;
     for (int i = 0; i < N_CASES; ++i) if (CASES[i].type == type) c = &CASES[i];
-    if (!c) return false;
+    if (!c || (copies > 1 && n != 1)) return false;
     kt_rng rng = { 0xB3AC4 + 1000u * (uint64_t) shape + (uint64_t) n };
-    struct ggml_init_params ip = { .mem_size = ggml_row_size(type, k) * m + (size_t) k * n * 4 + (size_t) m * n * 4 + (1 << 20), .mem_buffer = NULL, .no_alloc = false };
+    struct ggml_init_params ip = { .mem_size = (ggml_row_size(type, k) * m + (size_t) m * n * 4) * copies + (size_t) k * n * 4 +
+                                               (size_t) (2 * copies + 1) * ggml_tensor_overhead() + ggml_graph_overhead() + (1 << 20),
+                                   .mem_buffer = NULL, .no_alloc = false };
     b->ctx = ggml_init(ip);
-    struct ggml_tensor * w = ggml_new_tensor_2d(b->ctx, type, k, m);
+    b->copies = copies;
     struct ggml_tensor * a = ggml_new_tensor_2d(b->ctx, GGML_TYPE_F32, k, n);
-    c->gen_w(w->data, (int) (k / ggml_blck_size(type)) * m, KT_RANDOM, &rng);
     for (int i = 0; i < k * n; ++i) ((float *) a->data)[i] = (float) (kt_unif(&rng) * 2 - 1);
-    kt_graph_init(&b->g, b->ctx, w, a, 1);
+    b->g.gf = ggml_new_graph(b->ctx);
+    for (int i = 0; i < copies; ++i) {
+        struct ggml_tensor * w = ggml_new_tensor_2d(b->ctx, type, k, m);
+        c->gen_w(w->data, (int) (k / ggml_blck_size(type)) * m, KT_RANDOM, &rng);
+        b->g.dst = ggml_mul_mat(b->ctx, w, a);
+        ggml_build_forward_expand(b->g.gf, b->g.dst);
+    }
+    b->g.plan = ggml_graph_plan(b->g.gf, 1, NULL);
+    b->g.plan.work_data = b->g.plan.work_size ? malloc(b->g.plan.work_size) : NULL;
     return true;
 }
 
@@ -628,11 +683,11 @@ static void kt_bench_free(kt_bench * b) {
     ggml_free(b->ctx);
 }
 
-// ms per product (wall time), over reps products
+// ms per product (wall time), over reps runs of the graph
 static double kt_bench_time(kt_bench * b, int reps) {
     const double t0 = kt_now_ms();
     for (int i = 0; i < reps; ++i) kt_graph_compute(&b->g);
-    return (kt_now_ms() - t0) / reps;
+    return (kt_now_ms() - t0) / reps / b->copies;
 }
 
 // For an A/B driver that loads two builds into one node process (bench-ab.mjs): prepare a shape,
@@ -641,7 +696,7 @@ static kt_bench kt_ab;
 EMSCRIPTEN_KEEPALIVE int kt_ab_prepare(int shape, int n) {
     if (shape < 0 || shape >= N_BENCH_SHAPES) return -1;
     ggml_cpu_init();
-    return kt_bench_init(&kt_ab, shape, n) ? (int) ggml_get_type_traits_cpu(BENCH_SHAPES[shape].type)->nrows : -1;
+    return kt_bench_init(&kt_ab, shape, n) ? (int) ggml_get_type_traits_cpu(BENCH_SHAPES[shape].type)->nrows : -1; // -1 also: copies > 1, n > 1
 }
 EMSCRIPTEN_KEEPALIVE double kt_ab_time(int reps) { return kt_bench_time(&kt_ab, reps); }
 EMSCRIPTEN_KEEPALIVE void kt_ab_release(void) { kt_bench_free(&kt_ab); }
@@ -664,8 +719,8 @@ static int kbench(const char * filter, int runs) {
             kt_rng rng = { 7 };
             c->gen_w(x, 2 * (int) (k / ggml_blck_size(c->type)), KT_RANDOM, &rng);
             c->gen_y(y, 2 * (int) (k / ggml_blck_size(tr->vec_dot_type)), KT_RANDOM, &rng);
-            double med[2] = { 0, 0 };
-            for (int mode = 0; mode < (tr->nrows > 1 ? 2 : 1); ++mode) {
+            double med[3] = { 0, 0, 0 };
+            for (int mode = 0; mode < (tr->nrows > 1 ? 3 : 1); ++mode) {
                 const int reps = (int) (4e6 / k) + 1; // ~ a few ms per run
                 float s[4] = { 0 };
                 double t[64];
@@ -679,8 +734,11 @@ static int kbench(const char * filter, int runs) {
                             tr->vec_dot(k, &s[1], 0, x + bx, 0, y, 0, 1);
                             tr->vec_dot(k, &s[2], 0, x, 0, y + by, 0, 1);
                             tr->vec_dot(k, &s[3], 0, x + bx, 0, y + by, 0, 1);
-                        } else {
+                        } else if (mode == 1) {
                             tr->vec_dot(k, s, 2, x, bx, y, by, 2);
+                        } else { // 2x1 (one column: nrc = 2, by = bs = 0), for each column
+                            tr->vec_dot(k, &s[0], 0, x, bx, y, 0, 2);
+                            tr->vec_dot(k, &s[2], 0, x, bx, y + by, 0, 2);
                         }
                     }
                     if (r >= 0) t[r] = (kt_now_ms() - t0) * 1e6 / (4.0 * reps);
@@ -691,6 +749,7 @@ static int kbench(const char * filter, int runs) {
             }
             printf("kbench %-12s k=%-5d  nrc=1 %8.1f ns", c->name, k, med[0]);
             if (med[1] > 0) printf("  2x2 %8.1f ns  ratio %.2f", med[1], med[0] / med[1]);
+            if (med[2] > 0) printf("  2x1 %8.1f ns  ratio %.2f", med[2], med[0] / med[2]);
             printf("  (%.2f ns per 32 MACs with nrc=1)\n", med[0] * 32 / k);
             free(x);
             free(y);
@@ -707,25 +766,29 @@ static int bench(const char * filter, int runs) {
         if (filter && !strstr(ggml_type_name(type), filter)) continue;
         for (size_t ni = 0; ni < sizeof(BENCH_NS) / sizeof(BENCH_NS[0]); ++ni) {
             const int n = BENCH_NS[ni];
+            if (BENCH_SHAPES[si].copies > 1 && n != 1) continue; // from memory: generation only
             kt_bench b;
             if (!kt_bench_init(&b, si, n)) return 1;
             // warm-up (>= 200 ms: V8 starts with its baseline compiler and tiers up hot functions),
             // and the repeat count that makes one run last >= 50 ms
             double t0 = kt_now_ms(), once = 0;
             for (int i = 0; i < 1000 && kt_now_ms() - t0 < 200; ++i) once = kt_bench_time(&b, 1);
+            once *= b.copies; // per graph
             const int reps = once >= 50 ? 1 : (int) (50 / (once > 0.01 ? once : 0.01)) + 1;
             double t[64], tc[64];
             for (int r = 0; r < runs; ++r) {
                 const double c0 = kt_cpu_ms();
                 t[r] = kt_bench_time(&b, reps);
-                tc[r] = (kt_cpu_ms() - c0) / reps;
+                tc[r] = (kt_cpu_ms() - c0) / reps / b.copies;
             }
             kt_bench_free(&b);
             qsort(t, runs, sizeof(double), cmp_double);
             qsort(tc, runs, sizeof(double), cmp_double);
-            printf("bench %-5s k=%-5d m=%-5d n=%-3d  median %9.3f ms  (min %9.3f, max %9.3f, x%d)  cpu %9.3f ms  %6.2f GMAC/s  nrows=%d  [%s]\n",
+            printf("bench %-5s k=%-5d m=%-5d n=%-3d  median %9.3f ms  (min %9.3f, max %9.3f, x%d)  cpu %9.3f ms  %6.2f GMAC/s  nrows=%d  [%s",
                    ggml_type_name(type), k, m, n, t[runs / 2], t[0], t[runs - 1], reps, tc[runs / 2],
                    (double) k * m * n / (t[runs / 2] * 1e6), (int) ggml_get_type_traits_cpu(type)->nrows, BENCH_SHAPES[si].what);
+            if (BENCH_SHAPES[si].copies > 1) printf(", %d weight matrices, ms per product", BENCH_SHAPES[si].copies);
+            printf("]\n");
             fflush(stdout);
         }
     }
