@@ -152,6 +152,12 @@ const scenarios: Record<string, (core: Core) => unknown> = {
     return { info, raw, chat, script: m.script, bad, batch, oneByOne, refLength: ref.length, nTokens: r.reference.token_ids.length, systemInfo: core.systemInfo() };
   },
 
+  /** llama.cpp's tokenizer on the scripted fixture's Qwen2 vocabulary, for texts given in args */
+  tokenize(core) {
+    core.loadModel(fixture('scripted'));
+    return { ids: (args.texts as string[]).map((t) => core.tokenize(t, false)) };
+  },
+
   tokens(core) {
     core.loadModel(fixture('tiny-random'));
     core.setSampling({ temperature: 0, maxTokens: Number(args.n ?? 48), ignoreEos: true });
