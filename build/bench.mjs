@@ -301,18 +301,16 @@ function browserSamples(raw, issues) {
   // the warm-up's prompt: the first one after the load (its time to first token, like pp)
   if (raw.first?.wall_ms > 0) s.first_pp_tps.push((WARM_PROMPT_TOKENS * 1000) / raw.first.wall_ms);
   for (const { pp, tg, base, tg_error } of raw.iters) {
+    s.pp_tps.push((PROMPT_TOKENS * 1000) / pp.wall_ms);
+    s.ttft_ms.push(pp.wall_ms);
     if (tg_error) {
       issues.push(`generation failed: ${tg_error}`);
-      s.pp_tps.push((PROMPT_TOKENS * 1000) / pp.wall_ms);
-      s.ttft_ms.push(pp.wall_ms);
       continue;
     }
     if (pp.prompt_tokens !== PROMPT_TOKENS) issues.push(`pp prompt had ${pp.prompt_tokens} tokens, not ${PROMPT_TOKENS}`);
     if (pp.prompt_reused) issues.push(`pp reused ${pp.prompt_reused} cached prompt tokens`);
     if (tg.generated !== GEN_TOKENS) issues.push(`tg generated ${tg.generated} tokens, not ${GEN_TOKENS} (finish ${tg.finish})`);
     if (tg.prompt_reused || base.prompt_reused) issues.push('the tg/baseline prompts reused cached tokens');
-    s.pp_tps.push((PROMPT_TOKENS * 1000) / pp.wall_ms);
-    s.ttft_ms.push(pp.wall_ms);
     const d = tg.wall_ms - base.wall_ms;
     if (d > 0) s.tg_tps.push(((GEN_TOKENS - 1) * 1000) / d);
     if (pp.engine_prompt_ms > 0) s.engine_pp_tps.push(((pp.prompt_tokens - (pp.prompt_reused ?? 0)) * 1000) / pp.engine_prompt_ms);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { type AgentRun, type ManifestScript, agentRuns, renderChatML } from '../fixtures/agent-runs.ts';
-import { ByteBPE } from '../fixtures/bpe.ts';
+import { bpeFromGGUF } from '../fixtures/bpe.ts';
 import { AGENT_SCRIPTS, type AgentScript, ChatTokenizer, compileScripts } from '../fixtures/context-model.ts';
 import { readGGUF } from '../fixtures/gguf.ts';
 import { FIXTURES, ROOT, TIMEOUT_MS, fixture, loadCore, manifest, type Variant } from './helpers.js';
@@ -160,10 +160,7 @@ if (childAt >= 0) {
   test('the generator refuses scripts it cannot tell apart, and accepts the real ones', () => {
     const g = readGGUF(new Uint8Array(readFileSync(join(FIXTURES, 'agent-scripted.gguf'))));
     const tk = new ChatTokenizer(
-      new ByteBPE(
-        Array.from(g.kv.get('tokenizer.ggml.tokens')!.value as ArrayLike<string>),
-        Array.from(g.kv.get('tokenizer.ggml.merges')!.value as ArrayLike<string>),
-      ),
+      bpeFromGGUF(g.kv),
     );
     const c = compileScripts(AGENT_SCRIPTS, tk);
     assert.equal(c.maxContext, entry.max_context);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ByteBPE } from '../fixtures/bpe.ts';
+import { bpeFromGGUF } from '../fixtures/bpe.ts';
 import { readGGUF } from '../fixtures/gguf.ts';
 import { FIXTURES, TIMEOUT_MS, runChild } from './helpers.js';
 
@@ -46,10 +46,7 @@ function corpus(seed: number): string[] {
 }
 
 const g = readGGUF(new Uint8Array(readFileSync(join(FIXTURES, 'scripted.gguf'))));
-const bpe = new ByteBPE(
-  Array.from(g.kv.get('tokenizer.ggml.tokens')!.value as ArrayLike<string>),
-  Array.from(g.kv.get('tokenizer.ggml.merges')!.value as ArrayLike<string>),
-);
+const bpe = bpeFromGGUF(g.kv);
 const texts = corpus(SEED);
 
 for (const variant of ['st', 'mt'] as const) {
