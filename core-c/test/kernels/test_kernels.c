@@ -41,6 +41,7 @@
 #include "ggml.h"
 #include "ggml-cpu.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -587,6 +588,175 @@ static void graph_checks(const kt_case * c, kt_rng * rng, kt_result * res) {
     }
 }
 
+// ---- fp16 <-> fp32 and attention on fp16 K/V (patch 0006)
+// ggml_cpu_fp16_to_fp32 / ggml_cpu_fp32_to_fp16 (rows: SIMD128 in a wasm build, 8 lanes at a time,
+// scalar tail) must give bit for bit what ggml-base's scalar ggml_fp16_to_fp32 / ggml_fp32_to_fp16
+// give, for every input: all 65,536 halves (NaN: a NaN); floats on, halfway between and one ulp
+// around consecutive halves (round to nearest even), f32 subnormals, overflow, infinities, NaNs and
+// seeded random bit patterns; rows of random lengths 1..19 so that every tail length occurs.
+static bool kt_same_f32(float got, float want) { return isnan(want) ? isnan(got) : f32_bits(got) == f32_bits(want); }
+
+static float kt_f32_from_bits(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+// the next row's length, 1..19 at random (the rest of n near the end)
+static int kt_row_len(kt_rng * rng, int i, int n) { return i + 19 > n ? n - i : kt_int(rng, 1, 19); }
+
+static void f16_checks(kt_rng * rng, kt_result * res) {
+    enum { NH = 65536 };
+    ggml_fp16_t * h = malloc(NH * sizeof *h);
+    float * f = malloc(NH * sizeof *f);
+    for (int i = 0; i < NH; ++i) h[i] = (ggml_fp16_t) i;
+    for (int i = 0, len; i < NH; i += len) ggml_cpu_fp16_to_fp32(h + i, f + i, len = kt_row_len(rng, i, NH));
+    for (int i = 0; i < NH; ++i) {
+        res->checks++;
+        const float want = ggml_fp16_to_fp32(h[i]);
+        if (!kt_same_f32(f[i], want)) {
+            kt_fail(res, "fp16 0x%04x -> %.9g (bits %08x), scalar %.9g (bits %08x)", i, f[i], f32_bits(f[i]), want, f32_bits(want));
+        }
+    }
+
+    // fp32 -> fp16 inputs
+    const int cap = NH + 6 * 0x7C00 + 16 + 4 * 4096 + 65536;
+    float * x = malloc(sizeof(float) * cap);
+    int n = 0;
+    for (int i = 0; i < NH; ++i) x[n++] = ggml_fp16_to_fp32((ggml_fp16_t) i); // every half, exactly
+    for (int i = 0; i < 0x7C00; ++i) { // between positive finite halves i and i + 1 (0x7BFF + 1: +inf)
+        const double a = ggml_fp16_to_fp32((ggml_fp16_t) i);
+        const double b = i + 1 < 0x7C00 ? ggml_fp16_to_fp32((ggml_fp16_t) (i + 1)) : 65536.0; // the rounding boundary above 65504 is 65520
+        const float mid = (float) ((a + b) / 2);
+        const float lo = nextafterf(mid, 0.0f), hi = nextafterf(mid, INFINITY);
+        x[n++] = mid; x[n++] = lo; x[n++] = hi;
+        x[n++] = -mid; x[n++] = -lo; x[n++] = -hi;
+    }
+    const float special[16] = { 0.0f, -0.0f, 65504.0f, 65519.996f, 65520.0f, -65520.0f, 1e5f, -1e30f, FLT_MAX, -FLT_MAX,
+                                INFINITY, -INFINITY, NAN, -NAN, kt_f32_from_bits(0x7F800001u), kt_f32_from_bits(0xFFC12345u) };
+    for (int i = 0; i < 16; ++i) x[n++] = special[i];
+    for (int i = 0; i < 4 * 4096; ++i) { // f32 subnormals and the smallest normals, either sign
+        const uint32_t mant = (uint32_t) (kt_next(rng) & 0x7FFFFF);
+        x[n++] = kt_f32_from_bits(((uint32_t) (i & 1) << 31) | ((uint32_t) ((i >> 1) & 1) << 23) | mant);
+    }
+    for (int i = 0; i < 65536; ++i) x[n++] = kt_f32_from_bits((uint32_t) kt_next(rng)); // anything, NaNs included
+    ggml_fp16_t * y = malloc(sizeof(ggml_fp16_t) * n);
+    for (int i = 0, len; i < n; i += len) ggml_cpu_fp32_to_fp16(x + i, y + i, len = kt_row_len(rng, i, n));
+    for (int i = 0; i < n; ++i) {
+        res->checks++;
+        const ggml_fp16_t want = ggml_fp32_to_fp16(x[i]);
+        if (y[i] != want) {
+            kt_fail(res, "fp32 %.9g (bits %08x) -> fp16 0x%04x, scalar 0x%04x", x[i], f32_bits(x[i]), y[i], want);
+        }
+    }
+
+    // ggml_vec_dot_f16 (its SIMD128 loads widen through the same conversion): float64 value of the
+    // product of the halves, tol = (n + 16) u sum |x y|; lengths 1..70 (the loop takes 16 at a time)
+    const struct ggml_type_traits_cpu * tr = ggml_get_type_traits_cpu(GGML_TYPE_F16);
+    for (int len = 1; len <= 70; ++len) {
+        for (int pat = 0; pat < 2; ++pat) {
+            ggml_fp16_t a[70], b[70];
+            double sum = 0, mag = 0;
+            for (int i = 0; i < len; ++i) {
+                const float fa = pat == 0 ? (float) (kt_unif(rng) * 4 - 2) : (kt_int(rng, 0, 1) ? 65504.0f : -6.1035156e-05f);
+                const float fb = pat == 0 ? (float) (kt_unif(rng) * 4 - 2) : (kt_int(rng, 0, 1) ? -2.0f : 5.9604645e-08f);
+                a[i] = ggml_fp32_to_fp16(fa);
+                b[i] = ggml_fp32_to_fp16(fb);
+                const double p = (double) ggml_fp16_to_fp32(a[i]) * ggml_fp16_to_fp32(b[i]);
+                sum += p;
+                mag += fabs(p);
+            }
+            float got;
+            tr->vec_dot(len, &got, 0, a, 0, b, 0, 1);
+            char what[64];
+            snprintf(what, sizeof what, "vec_dot_f16 n=%d %s", len, pat ? "extremes" : "random");
+            kt_check_value(res, what, got, sum, mag, len, false);
+        }
+    }
+    free(h); free(f); free(x); free(y);
+}
+
+// ggml_flash_attn_ext with fp16 K and V, f32 Q, through a graph (1 thread): one query (generation,
+// one head per row; 600 keys take the split-KV path) and a few queries, grouped-query heads, masks
+// with -inf holes and finite values, against a float64 softmax(scale q k + mask) v with q rounded to
+// fp16 as ggml does. |err| <= 1e-4 * max |v|: accumulating V in f32 stays far inside it; the fp16
+// accumulator that WASM used before patch 0006 (rounding to 11 bits at every key) does not.
+static void fattn_checks(kt_rng * rng, kt_result * res) {
+    static const struct { int d, n_q, n_kv, nh, nh_kv; } FA[] = {
+        { 64, 1, 1, 14, 2 }, { 64, 1, 37, 14, 2 }, { 64, 1, 256, 14, 2 }, { 64, 1, 600, 4, 2 },
+        { 128, 3, 70, 4, 1 }, { 64, 2, 190, 8, 8 },
+    };
+    for (size_t c = 0; c < sizeof FA / sizeof FA[0]; ++c) {
+        const int D = FA[c].d, NQ = FA[c].n_q, NKV = FA[c].n_kv, NH = FA[c].nh, NHKV = FA[c].nh_kv;
+        struct ggml_init_params ip = { .mem_size = (size_t) 64 << 20, .mem_buffer = NULL, .no_alloc = false };
+        struct ggml_context * ctx = ggml_init(ip);
+        struct ggml_tensor * q = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, D, NQ, NH);
+        struct ggml_tensor * k = ggml_new_tensor_3d(ctx, GGML_TYPE_F16, D, NKV, NHKV);
+        struct ggml_tensor * v = ggml_new_tensor_3d(ctx, GGML_TYPE_F16, D, NKV, NHKV);
+        struct ggml_tensor * m = ggml_new_tensor_2d(ctx, GGML_TYPE_F16, NKV, NQ);
+        float * qd = q->data;
+        ggml_fp16_t * kd = k->data, * vd = v->data, * md = m->data;
+        for (int i = 0; i < D * NQ * NH; ++i) qd[i] = (float) (kt_unif(rng) * 2 - 1);
+        double vmax = 0;
+        for (int i = 0; i < D * NKV * NHKV; ++i) {
+            kd[i] = ggml_fp32_to_fp16((float) (kt_unif(rng) * 2 - 1));
+            vd[i] = ggml_fp32_to_fp16((float) (kt_unif(rng) * 4 - 2));
+            vmax = fmax(vmax, fabs(ggml_fp16_to_fp32(vd[i])));
+        }
+        for (int iq = 0; iq < NQ; ++iq) {
+            for (int j = 0; j < NKV; ++j) {
+                const int r = kt_int(rng, 0, 9);
+                md[iq * NKV + j] = ggml_fp32_to_fp16(j == 0 || r < 6 ? 0.0f : r < 9 ? -INFINITY : -1.5f);
+            }
+        }
+        const float scale = 1.0f / sqrtf((float) D);
+        struct ggml_tensor * out = ggml_flash_attn_ext(ctx, q, k, v, m, scale, 0.0f, 0.0f);
+        struct ggml_cgraph * gf = ggml_new_graph(ctx);
+        ggml_build_forward_expand(gf, out);
+        struct ggml_cplan plan = ggml_graph_plan(gf, 1, NULL);
+        plan.work_data = plan.work_size ? malloc(plan.work_size) : NULL;
+        const bool ok = ggml_graph_compute(gf, &plan) == GGML_STATUS_SUCCESS;
+        free(plan.work_data);
+        if (!ok) {
+            kt_fail(res, "flash_attn_ext d=%d q=%d kv=%d: ggml_graph_compute failed", D, NQ, NKV);
+            ggml_free(ctx);
+            continue;
+        }
+        const float * o = out->data; // [D, NH, NQ]
+        double * sc = malloc(sizeof(double) * NKV);
+        for (int iq = 0; iq < NQ; ++iq) {
+            for (int h = 0; h < NH; ++h) {
+                const int hk = h / (NH / NHKV);
+                double smax = -INFINITY;
+                for (int j = 0; j < NKV; ++j) {
+                    const double mv = ggml_fp16_to_fp32(md[iq * NKV + j]);
+                    if (isinf(mv)) { sc[j] = -INFINITY; continue; }
+                    double dot = 0;
+                    for (int d = 0; d < D; ++d) {
+                        const double qv = ggml_fp16_to_fp32(ggml_fp32_to_fp16(qd[(h * NQ + iq) * D + d]));
+                        dot += qv * ggml_fp16_to_fp32(kd[(hk * NKV + j) * D + d]);
+                    }
+                    sc[j] = dot * scale + mv;
+                    smax = fmax(smax, sc[j]);
+                }
+                double den = 0;
+                for (int j = 0; j < NKV; ++j) den += isinf(sc[j]) ? 0 : exp(sc[j] - smax);
+                for (int d = 0; d < D; ++d) {
+                    double num = 0;
+                    for (int j = 0; j < NKV; ++j) {
+                        if (!isinf(sc[j])) num += exp(sc[j] - smax) * ggml_fp16_to_fp32(vd[(hk * NKV + j) * D + d]);
+                    }
+                    const double want = num / den;
+                    const float got = o[((size_t) iq * NH + h) * D + d];
+                    res->checks++;
+                    if (!(fabs(got - want) <= 1e-4 * vmax)) {
+                        kt_fail(res, "flash_attn_ext d=%d q=%d kv=%d heads=%d/%d: out[q%d][h%d][%d] = %.9g, float64 %.9g (|err| %.3g > %.3g)",
+                                D, NQ, NKV, NH, NHKV, iq, h, d, got, want, fabs(got - want), 1e-4 * vmax);
+                    }
+                }
+            }
+        }
+        free(sc);
+        ggml_free(ctx);
+    }
+}
+
 // ---- benchmark: ms per mul_mat (1 thread), median of runs
 static double kt_now_ms(void) {
     struct timespec ts;
@@ -859,6 +1029,25 @@ int main(int argc, char ** argv) {
             failed++;
             printf("FAIL %-12s  %d of %d checks failed (seed %llu, nrc=1 print %08x); first: %s\n", c->name, res.failures,
                    res.checks, (unsigned long long) seed, res.print, res.first);
+        }
+    }
+    static const struct { const char * name; void (*run)(kt_rng *, kt_result *); } EXTRA[] = {
+        { "fp16 rows", f16_checks }, { "flash_attn f16", fattn_checks },
+    };
+    for (int i = 0; i < (int) (sizeof EXTRA / sizeof EXTRA[0]); ++i) {
+        if (filter && !strstr(EXTRA[i].name, filter)) continue;
+        kt_rng crng = { seed ^ (0x1000193ull * (uint64_t) (N_CASES + i + 1)) };
+        kt_result res = { 0 };
+        const double t0 = kt_now_ms();
+        EXTRA[i].run(&crng, &res);
+        const double dt = kt_now_ms() - t0;
+        if (res.failures == 0) {
+            passed++;
+            printf("ok   %-12s  %6d checks  (%.0f ms)\n", EXTRA[i].name, res.checks, dt);
+        } else {
+            failed++;
+            printf("FAIL %-12s  %d of %d checks failed (seed %llu); first: %s\n", EXTRA[i].name, res.failures, res.checks,
+                   (unsigned long long) seed, res.first);
         }
     }
     printf("kernels: %d passed, %d failed (seed %llu)\n", passed, failed, (unsigned long long) seed);
