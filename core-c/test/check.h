@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "neuronos.h"
 
@@ -22,6 +23,26 @@ extern const char *g_test; /* the running test's name, for failure lines */
             fputc('\n', stderr);                                                           \
         }                                                                                  \
     } while (0)
+
+/* Seeded random numbers for the tests (xorshift32). test_seed() is $NEURONOS_TEST_SEED, else a
+ * fixed default; failure messages print the seed so that a failing run can be repeated. */
+typedef struct {
+    uint32_t s;
+} test_rng;
+static inline uint32_t test_seed(void) {
+    const char *env = getenv("NEURONOS_TEST_SEED");
+    return env && env[0] ? (uint32_t)strtoul(env, NULL, 10) : 20261126u;
+}
+static inline test_rng test_rng_new(uint32_t seed) {
+    test_rng r = {seed ? seed : 1u}; /* xorshift stays at 0 forever */
+    return r;
+}
+static inline uint32_t test_rng_next(test_rng *r) {
+    r->s ^= r->s << 13;
+    r->s ^= r->s >> 17;
+    r->s ^= r->s << 5;
+    return r->s;
+}
 
 /* Fixtures: $NEURONOS_FIXTURES_DIR (default .cache/fixtures). */
 const char *fixtures_dir(void);

@@ -16,13 +16,8 @@
 
 #define QK 128
 
-static uint32_t rng_state;
-static uint32_t rnd(void) { /* xorshift32: reproducible from the printed seed */
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
-}
+static test_rng rng; /* reproducible from the printed seed */
+static uint32_t rnd(void) { return test_rng_next(&rng); }
 
 /* Packs ternary values (-1, 0, 1) the way Microsoft's quantize_i2_s (x86, QK_I2 = 128) does:
  * element j of a block goes to byte j % 32 at shift 6 - 2 * (j / 32), code = value + 1. Written
@@ -320,9 +315,8 @@ static void test_reference(void) {
 }
 
 void test_bitnet(void) {
-    const char *s = getenv("NEURONOS_TEST_SEED");
-    const uint32_t seed = s && s[0] ? (uint32_t)strtoul(s, NULL, 10) : 20261126u;
-    rng_state = seed ? seed : 1;
+    const uint32_t seed = test_seed();
+    rng = test_rng_new(seed);
     ggml_cpu_init();
     test_format();
     test_kernel(seed);

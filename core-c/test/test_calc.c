@@ -306,22 +306,21 @@ static void test_format(void) {
     CHECK(total > 0 && exact == total, "round trip %d of %d", exact, total);
 }
 
-/* Random token soup (a fixed LCG, so reproducible): every input ends in OK with a finite value or
+/* Random token soup (seeded: NEURONOS_TEST_SEED): every input ends in OK with a finite value or
  * in INVALID_ARGUMENT with a message; ASan/UBSan watch for anything worse. */
 static void test_fuzz(void) {
     static const char *const TOKENS[] = {"1", "0", "2.5", "1e308", "-", "+", "*", "/", "%", "^", "(", ")", ",", " ",
                                          "pi", "e", "sqrt(", "min(", "pow(", "ln(", "\xE2\x88\x92", "\xC3\x97",
                                          "\xC3", "\x80", ".", "x", "**", "9e-320"};
-    uint32_t seed = 12345;
+    const uint32_t seed = test_seed();
+    test_rng r = test_rng_new(seed);
     int ok = 0, refused = 0, bad = 0;
     for (int round = 0; round < 20000; round++) {
         char buf[1100];
         size_t len = 0;
-        seed = seed * 1664525u + 1013904223u;
-        const int n = 1 + (int)(seed >> 24) % 40;
+        const int n = 1 + (int)(test_rng_next(&r) % 40);
         for (int i = 0; i < n; i++) {
-            seed = seed * 1664525u + 1013904223u;
-            const char *t = TOKENS[(seed >> 16) % (sizeof TOKENS / sizeof TOKENS[0])];
+            const char *t = TOKENS[test_rng_next(&r) % (sizeof TOKENS / sizeof TOKENS[0])];
             const size_t tl = strlen(t);
             if (len + tl >= sizeof buf) break;
             memcpy(buf + len, t, tl);
@@ -335,7 +334,7 @@ static void test_fuzz(void) {
         else if (st == NEURONOS_ERR_INVALID_ARGUMENT && why[0] != 0) refused++;
         else if (bad++ < 3) fprintf(stderr, "fuzz: '%s' -> status %d, '%s'\n", buf, st, why);
     }
-    CHECK(bad == 0 && ok > 100 && refused > 100, "fuzz: %d ok, %d refused, %d bad", ok, refused, bad);
+    CHECK(bad == 0 && ok > 100 && refused > 100, "fuzz (seed %u): %d ok, %d refused, %d bad", seed, ok, refused, bad);
 }
 
 void test_calc(void) {

@@ -235,10 +235,9 @@ static void test_json_messages(void) {
 static void test_penalties_by_id(void) {
     g_test = "penalties_by_id";
     enum { N = 5000 };
-    const char *env = getenv("NEURONOS_TEST_SEED");
-    const uint32_t seed = env ? (uint32_t)strtoul(env, NULL, 10) : 20261126u;
-    uint32_t r = seed;
-#define NEXT() (r = r * 1664525u + 1013904223u, r >> 8)
+    const uint32_t seed = test_seed();
+    test_rng r = test_rng_new(seed);
+#define NEXT() test_rng_next(&r)
     llama_token_data *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y);
     float *orig = malloc(N * sizeof *orig);
     for (int round = 0; round < 24 && x && y && orig; round++) {
