@@ -41,7 +41,9 @@ const SHORT_PROMPT_TOKENS = 4; // the prompt of the tg call (and of the baseline
 // reported as "first pp" (what a visitor's first message gets).
 const WARM_PROMPT_TOKENS = 128;
 const WARM_GEN_TOKENS = 16;
-const ENGINES = ['neuronos', 'neuronos-st', 'wllama', 'native', 'memory']; // memory: the memory store, native (no model)
+// neuronos: the threaded build the worker picks (relaxed-SIMD kernels where the browser has them);
+// neuronos-simd128: the threaded SIMD128 build (relaxedSimd: false); memory: the memory store, native (no model)
+const ENGINES = ['neuronos', 'neuronos-simd128', 'neuronos-st', 'wllama', 'native', 'memory'];
 const MEMORY = { facts: 100_000, quickFacts: 20_000, queries: 200, recall: 10_000, quickRecall: 2_000 };
 const VOCAB_FIXTURE = 'tiny-random'; // same qwen2 vocabulary, 26 MB: used to build exact-length prompts
 // BitNet b1.58 2B-4T shapes (`--bitnet`, or name it in --models): NeuronOS runs the I2_S file;
@@ -266,7 +268,7 @@ async function browserRep(ctxArgs, eng, modelUrl, threads) {
     const kind = eng === 'wllama' ? 'wllama' : 'neuronos';
     const { model: info, ...load } = await ev(
       ([k, o]) => window.bench.load(k, o),
-      [kind, { modelUrl, threads, contextSize: opts.context, forceSingleThread: eng === 'neuronos-st', wllamaLoad: opts.wllamaLoad }],
+      [kind, { modelUrl, threads, contextSize: opts.context, forceSingleThread: eng === 'neuronos-st', relaxedSimd: eng !== 'neuronos-simd128', wllamaLoad: opts.wllamaLoad }],
       'load',
     );
     if (info) Object.assign(load, { threads: info.n_threads, n_ctx: info.n_ctx });
@@ -504,7 +506,9 @@ async function main() {
         const reps = raw.filter((r) => r.engine === eng && r.model === model && r.threads === threads && !r.warmup);
         const rec = {
           engine: eng === 'native' ? 'native' : eng === 'wllama' ? 'wllama' : 'neuronos',
-          ...(eng.startsWith('neuronos') ? { build: eng === 'neuronos-st' ? 'st' : 'mt' } : {}),
+          ...(eng.startsWith('neuronos')
+            ? { build: eng === 'neuronos-st' ? 'st' : reps.some((r) => r.browser?.load?.relaxed_simd) ? 'mt-relaxed' : 'mt' }
+            : {}),
           model,
           threads,
         };

@@ -1,5 +1,5 @@
-// `npm run build`: third-party sources, both WASM variants, then the JS bundles.
-//   node build/build.mjs [--wasm-only] [--native] [--variant st|mt]
+// `npm run build`: third-party sources, the WASM variants, then the JS bundles.
+//   node build/build.mjs [--wasm-only] [--native] [--variant st|mt|relaxed]
 // Incremental: CMake/Ninja rebuild only what changed; a no-op build takes seconds.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { ensureApt } from './setup.mjs';
 const EMCC_ENV = { ...process.env, NODE_PATH: '/usr/share/nodejs', EMCC_SKIP_SANITY_CHECK: '1' };
 const JOBS = String(process.env.NEURONOS_JOBS || 2);
 
-/** The two WASM variants. See README "Build" for why the threaded one uses JS exceptions. */
+/** The WASM variants. See README "Build" for why the threaded ones use JS exceptions. */
 export const VARIANTS = {
   st: {
     name: 'neuronos-worker-st',
@@ -26,7 +26,17 @@ export const VARIANTS = {
     flags: '-msimd128 -pthread -fexceptions',
     link: '-pthread -fexceptions',
   },
+  // the threaded variant with relaxed-SIMD kernels (core-c/wasm/relaxed-simd.wat, patch 0007):
+  // the worker picks it when the browser validates relaxed SIMD; otherwise `mt`
+  relaxed: {
+    name: 'neuronos-worker-relaxed',
+    threads: true,
+    relaxed: true,
+    flags: '-msimd128 -pthread -fexceptions',
+    link: '-pthread -fexceptions',
+  },
 };
+export const ALL_VARIANTS = Object.keys(VARIANTS);
 
 /** Where node tests load the module from: a CommonJS scope (Emscripten 3.1.6 output is CJS). */
 export const wasmOutDir = (v) => join(CACHE, 'wasm', v);
@@ -52,6 +62,7 @@ export function buildWasm(variant) {
       `-DCMAKE_CXX_FLAGS=${v.flags}`,
       `-DCMAKE_EXE_LINKER_FLAGS=${v.link}`,
       `-DNEURONOS_WASM_THREADS=${v.threads ? 'ON' : 'OFF'}`,
+      `-DNEURONOS_WASM_RELAXED=${v.relaxed ? 'ON' : 'OFF'}`,
       `-DNEURONOS_OUTPUT_NAME=${v.name}`,
       `-DNEURONOS_LLAMA_DIR=${LLAMA_DIR}`,
       `-DNEURONOS_SQLITE_DIR=${SQLITE_DIR}`,
@@ -59,8 +70,8 @@ export function buildWasm(variant) {
     EMCC_ENV,
   );
   run('cmake', ['--build', dir, '--target', 'neuronos_wasm', '-j', JOBS], { env: EMCC_ENV });
-  // the kernel tests (core-c/test/kernels): a node program, single-thread tree only
-  if (!v.threads) {
+  // the kernel tests (core-c/test/kernels): a node program, in the single-thread and relaxed trees
+  if (!v.threads || v.relaxed) {
     run('cmake', ['--build', dir, '--target', 'neuronos_kernel_tests', '-j', JOBS], { env: EMCC_ENV });
     writeFileSync(join(dir, 'package.json'), '{"type": "commonjs"}\n'); // the glue is CommonJS; the repo is "type": "module"
   }
@@ -93,7 +104,7 @@ export function buildNative() {
   return dir;
 }
 
-export function build({ variants = ['st', 'mt'], native = false, js = true } = {}) {
+export function build({ variants = ALL_VARIANTS, native = false, js = true } = {}) {
   ensureApt();
   fetchDeps();
   for (const v of variants) buildWasm(v);
@@ -121,7 +132,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const vi = args.indexOf('--variant');
   try {
     build({
-      variants: vi >= 0 ? [args[vi + 1]] : ['st', 'mt'],
+      variants: vi >= 0 ? [args[vi + 1]] : ALL_VARIANTS,
       native: args.includes('--native'),
       js: !args.includes('--wasm-only'),
     });

@@ -10,6 +10,7 @@ const TOOLS = [
   { bin: 'emcc', pkg: 'emscripten', why: 'compiles the C core to WebAssembly' },
   { bin: 'cmake', pkg: 'cmake', why: 'configures llama.cpp and the core' },
   { bin: 'ninja', pkg: 'ninja-build', why: 'runs the builds' },
+  { bin: 'wat2wasm', pkg: 'wabt', why: 'assembles the relaxed-SIMD instructions clang 14 cannot emit' },
   { bin: 'git', pkg: 'git', why: 'unpacks the pinned llama.cpp source' },
   { bin: 'cc', pkg: 'gcc', why: 'builds the native C tests' },
   { bin: 'chromium', pkg: 'chromium', why: 'runs the browser tests headless' },

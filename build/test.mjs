@@ -46,7 +46,7 @@ const nodeCounts = (out) => ({
 
 try {
   stage('setup (apt, npm)', setup);
-  stage('build (deps, wasm st + mt, native tests, bundles)', () => build({ native: only.includes('c') }));
+  stage('build (deps, wasm st + mt + relaxed, native tests, bundles)', () => build({ native: only.includes('c') }));
   stage('fixtures', () => run(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'test/fixtures/make-fixtures.ts')], { cwd: ROOT }));
 } catch (e) {
   console.error(`[neuronos] ${e.message}`);
@@ -68,7 +68,7 @@ if (only.includes('c')) {
 }
 if (only.includes('node')) {
   const files = readdirSync(join(ROOT, 'test/node')).filter((f) => /\.test\.(ts|mjs)$/.test(f)).map((f) => join('test/node', f));
-  suite('node (wasm st + mt, fixtures)', process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', ...files], nodeCounts);
+  suite('node (wasm st + mt + relaxed, fixtures)', process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', ...files], nodeCounts);
 }
 if (only.includes('e2e')) {
   const files = readdirSync(join(ROOT, 'test/e2e')).filter((f) => /\.test\.ts$/.test(f)).map((f) => join('test/e2e', f));

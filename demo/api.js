@@ -14,10 +14,11 @@ const { NeuronOS, NeuronOSError } = await import(cdn ? new URL('neuronos.js', cd
 window.NeuronOSError = NeuronOSError;
 const ai = await NeuronOS.create({
   forceSingleThread: params.get('st') === '1',
+  relaxedSimd: params.get('relaxed') !== '0',
   ...(cdn ? { workerUrl: new URL('neuronos-inference-worker.js', cdn).href } : {}),
 });
 window.neuronos = ai; // for the console and the end-to-end tests
-status(`Worker ready (${ai.variant === 'mt' ? `threaded, ${ai.threads} threads` : 'single thread'}, SIMD ${ai.simd ? 'on' : 'off'}).`);
+status(`Worker ready (${ai.variant === 'mt' ? `threaded, ${ai.threads} threads` : 'single thread'}, SIMD ${ai.simd ? (ai.relaxedSimd ? 'on, relaxed' : 'on') : 'off'}).`);
 
 let current = null;
 async function run(kind) {

@@ -44,6 +44,11 @@ export interface NeuronOSOptions {
   wasmBase?: string | URL;
   /** Use the single-thread build even on a cross-origin isolated page. */
   forceSingleThread?: boolean;
+  /**
+   * Threaded build only: use the build with relaxed-SIMD kernels where the browser validates relaxed
+   * SIMD (default true); false keeps the SIMD128 build (same results, bit for bit, only slower).
+   */
+  relaxedSimd?: boolean;
   /** Milliseconds to wait for the worker to start (default 30 000). */
   startTimeoutMs?: number;
 }
@@ -142,16 +147,17 @@ function newConversationId(): string {
 const defaultWorkerUrl = (): URL => new URL('./neuronos-inference-worker.js', import.meta.url);
 
 /** Starts a worker; from another origin (a CDN) through a same-origin blob: trampoline. */
-function spawnWorker(workerUrl: URL, wasmBase: URL | undefined, forceSingleThread: boolean): Worker {
+function spawnWorker(workerUrl: URL, wasmBase: URL | undefined, forceSingleThread: boolean, relaxedSimd: boolean): Worker {
   const base = wasmBase ?? new URL('./', workerUrl);
   const sameOrigin = typeof location !== 'undefined' && workerUrl.origin === location.origin;
   if (sameOrigin) {
     const u = new URL(workerUrl);
     if (wasmBase) u.searchParams.set('wasmBase', base.href);
     if (forceSingleThread) u.searchParams.set('st', '1');
+    if (!relaxedSimd) u.searchParams.set('relaxed', '0');
     return new Worker(u);
   }
-  const cfg = JSON.stringify({ wasmBase: base.href, forceSingleThread });
+  const cfg = JSON.stringify({ wasmBase: base.href, forceSingleThread, relaxedSimd });
   const src = `self.NEURONOS_WORKER_CONFIG=${cfg};importScripts(${JSON.stringify(workerUrl.href)});`;
   return new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
 }
@@ -162,6 +168,8 @@ export class NeuronOS {
   /** Threads the worker can use. */
   readonly threads: number;
   readonly simd: boolean;
+  /** The threaded build with relaxed-SIMD kernels is running (see NeuronOSOptions.relaxedSimd). */
+  readonly relaxedSimd: boolean;
   /** The conversation `chat()` keeps (system prompt excluded). */
   history: ChatMessage[] = [];
 
@@ -193,6 +201,7 @@ export class NeuronOS {
     this.variant = ready.variant;
     this.threads = ready.threads;
     this.simd = ready.simd;
+    this.relaxedSimd = ready.relaxedSimd === true;
     this.attach(worker, ready);
   }
 
@@ -207,7 +216,7 @@ export class NeuronOS {
     const wasmBase = opts.wasmBase ? new URL(opts.wasmBase, workerUrl) : undefined;
     let worker: Worker;
     try {
-      worker = spawnWorker(workerUrl, wasmBase, opts.forceSingleThread ?? false);
+      worker = spawnWorker(workerUrl, wasmBase, opts.forceSingleThread ?? false, opts.relaxedSimd ?? true);
     } catch (e) {
       return Promise.reject(new NeuronOSError('worker_failed', `could not start the worker: ${(e as Error).message}`, 'create'));
     }

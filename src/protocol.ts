@@ -3,8 +3,9 @@
  * worker, both directions. Shared by src/neuronos.ts and src/worker/worker.ts.
  *
  * Worker → client, once at start-up:
- *   { type: 'ready', version, variant, threads, simd, abort? }
- *     variant 'mt' (threaded build; the page is cross-origin isolated) or 'st'.
+ *   { type: 'ready', version, variant, threads, simd, relaxedSimd, abort? }
+ *     variant 'mt' (threaded build; the page is cross-origin isolated) or 'st'; relaxedSimd: the
+ *     threaded build with relaxed-SIMD kernels (where the browser validates relaxed SIMD).
  *     abort: in the threaded build, the WASM memory (a SharedArrayBuffer) and the int32 index of
  *     the core's abort flag, so the client can stop a running computation without waiting for
  *     the worker's event loop.
@@ -223,6 +224,8 @@ export interface ReadyMessage {
   variant: 'st' | 'mt';
   threads: number;
   simd: boolean;
+  /** the threaded build with relaxed-SIMD kernels (neuronos-worker-relaxed) is running */
+  relaxedSimd: boolean;
   abort?: { memory: SharedArrayBuffer; index: number };
 }
 

@@ -14,9 +14,9 @@ let engine = null;
 
 const now = () => performance.now();
 
-async function loadNeuronOS({ modelUrl, threads, contextSize, forceSingleThread, cache = 'off' }) {
+async function loadNeuronOS({ modelUrl, threads, contextSize, forceSingleThread, relaxedSimd = true, cache = 'off' }) {
   const t0 = now();
-  const ai = await NeuronOS.create({ forceSingleThread: !!forceSingleThread });
+  const ai = await NeuronOS.create({ forceSingleThread: !!forceSingleThread, relaxedSimd });
   const tCreated = now();
   let tFetched = 0;
   const info = await ai.loadModel(modelUrl, {
@@ -40,6 +40,7 @@ async function loadNeuronOS({ modelUrl, threads, contextSize, forceSingleThread,
     wasm_heap_peak_bytes: ai.lastLoad?.wasmHeapPeakBytes ?? null,
     max_threads: ai.threads,
     simd: ai.simd,
+    relaxed_simd: ai.relaxedSimd,
     model: info,
   };
 }

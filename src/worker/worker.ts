@@ -35,6 +35,8 @@ import { WorkerMemory } from './memory.js';
 interface WorkerConfig {
   wasmBase: string;
   forceSingleThread: boolean;
+  /** false: the SIMD128 threaded build even where relaxed SIMD validates */
+  relaxedSimd: boolean;
 }
 
 interface WorkerScope {
@@ -46,7 +48,7 @@ interface WorkerScope {
   addEventListener(type: 'message', fn: (e: MessageEvent) => void): void;
   importScripts(...urls: string[]): void;
   createNeuronOSModule?: ModuleFactory;
-  NEURONOS_WORKER_CONFIG?: { wasmBase?: string; forceSingleThread?: boolean };
+  NEURONOS_WORKER_CONFIG?: { wasmBase?: string; forceSingleThread?: boolean; relaxedSimd?: boolean };
 }
 
 const scope = globalThis as unknown as WorkerScope;
@@ -58,11 +60,19 @@ function config(): WorkerConfig {
   return {
     wasmBase: new URL(wasmBase, here).href.replace(/\/?$/, '/'),
     forceSingleThread: given?.forceSingleThread ?? here.searchParams.get('st') === '1',
+    relaxedSimd: given?.relaxedSimd ?? here.searchParams.get('relaxed') !== '0',
   };
 }
 
 // A minimal module that uses a SIMD instruction: validates only where WASM SIMD is supported.
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+// One function returning i16x8.relaxed_dot_i8x16_i7x16_s of two zero vectors (opcode 0xfd 0x112):
+// validates only where relaxed SIMD is supported (Chromium since 114; node 20 with
+// --experimental-wasm-relaxed-simd).
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 43, 1, 41, 0, 253, 12, ...new Array<number>(16).fill(0),
+  253, 12, ...new Array<number>(16).fill(0), 253, 146, 2, 11,
+]);
 
 function post(msg: WorkerToClient | ReadyMessage, transfer: Transferable[] = []): void {
   scope.postMessage(msg, transfer);
@@ -130,7 +140,9 @@ async function start(): Promise<void> {
   const cfg = config();
   const isolated = scope.crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
   variant = isolated && !cfg.forceSingleThread ? 'mt' : 'st';
-  const name = variant === 'mt' ? 'neuronos-worker' : 'neuronos-worker-st';
+  // the threaded build with relaxed-SIMD kernels, where the browser has relaxed SIMD
+  const relaxed = variant === 'mt' && cfg.relaxedSimd && WebAssembly.validate(RELAXED_SIMD_PROBE);
+  const name = variant === 'mt' ? (relaxed ? 'neuronos-worker-relaxed' : 'neuronos-worker') : 'neuronos-worker-st';
   const glue = new URL(`${name}.js`, cfg.wasmBase).href;
   maxThreads = variant === 'mt' ? Math.max(1, Math.min(scope.navigator.hardwareConcurrency ?? 4, 8)) : 1;
   scope.importScripts(glue);
@@ -163,6 +175,7 @@ async function start(): Promise<void> {
     variant,
     threads: maxThreads,
     simd: WebAssembly.validate(SIMD_PROBE),
+    relaxedSimd: relaxed,
   };
   const heap = core.module.HEAP32.buffer;
   if (variant === 'mt' && heap instanceof SharedArrayBuffer) {

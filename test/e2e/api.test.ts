@@ -1,4 +1,4 @@
-// The worker and the NeuronOS API in real headless Chromium: both WASM variants, Stop, errors,
+// The worker and the NeuronOS API in real headless Chromium: the WASM variants (relaxed SIMD included), Stop, errors,
 // trap recovery, the strict CSP, and hosting dist/ from another origin.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -24,7 +24,7 @@ async function chatOnce(page: Page, model: string, message = 'Who are you?') {
       const s = ai.chat(message, { temperature: 0, tools: [] });
       for await (const p of s) text += p;
       const r = await s.result;
-      return { text, finish: r.finish, variant: ai.variant, threads: ai.threads, isolated: crossOriginIsolated, arch: info.architecture, simd: ai.simd };
+      return { text, finish: r.finish, variant: ai.variant, threads: ai.threads, isolated: crossOriginIsolated, arch: info.architecture, simd: ai.simd, relaxedSimd: ai.relaxedSimd };
     },
     { model, message },
   );
@@ -38,6 +38,7 @@ describe('NeuronOS API in Chromium', () => {
     assert.equal(r.variant, 'mt');
     assert.ok(r.threads >= 2, `threads ${r.threads}`);
     assert.equal(r.simd, true);
+    assert.equal(r.relaxedSimd, true, 'Chromium validates relaxed SIMD: the relaxed build runs');
     assert.equal(r.text, script());
     assert.equal(r.finish, 'eos');
     // the CSP header is there and nothing was refused
@@ -60,6 +61,29 @@ describe('NeuronOS API in Chromium', () => {
       assert.deepEqual(log.errors, []);
       await page.close();
     }
+  });
+
+  test('relaxed-SIMD build and SIMD128 threaded build: the same greedy and seeded tokens on the Q4_0 model', async () => {
+    const texts: string[] = [];
+    for (const [query, relaxed] of [['manual=1', true], ['manual=1&relaxed=0', false]] as const) {
+      const { page, log } = await apiPage(env.isolated().url, query);
+      const r = await page.evaluate(async () => {
+        const ai = (window as any).neuronos;
+        await ai.loadModel('/models/qwen2.5-0.5b-q4_0.gguf', { contextSize: 256, threads: 2 });
+        let greedy = '';
+        for await (const p of ai.generate('The history of the city', { temperature: 0, maxTokens: 16, ignoreEos: true })) greedy += p;
+        let sampled = '';
+        for await (const p of ai.generate('The history of the city', { temperature: 0.8, seed: 7, maxTokens: 16, ignoreEos: true })) sampled += p;
+        return { greedy, sampled, relaxedSimd: ai.relaxedSimd, variant: ai.variant };
+      });
+      assert.equal(r.variant, 'mt');
+      assert.equal(r.relaxedSimd, relaxed);
+      assert.ok(r.greedy.length > 0 && r.sampled.length > 0);
+      texts.push(JSON.stringify([r.greedy, r.sampled]));
+      assert.deepEqual(log.errors, []);
+      await page.close();
+    }
+    assert.equal(texts[0], texts[1]);
   });
 
   test('page without isolation: single-thread build, exact scripted reply', async () => {

@@ -1,5 +1,5 @@
 // Shared helpers for the node tests: fixtures, the WASM modules, child processes.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -10,8 +10,17 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const FIXTURES = process.env.NEURONOS_FIXTURES_DIR || join(ROOT, '.cache/fixtures');
 export const TIMEOUT_MS = Number(process.env.NEURONOS_TEST_TIMEOUT_MS || 120_000);
 
-export type Variant = 'st' | 'mt';
-const NAMES: Record<Variant, string> = { st: 'neuronos-worker-st', mt: 'neuronos-worker' };
+export type Variant = 'st' | 'mt' | 'relaxed';
+const NAMES: Record<Variant, string> = { st: 'neuronos-worker-st', mt: 'neuronos-worker', relaxed: 'neuronos-worker-relaxed' };
+
+/**
+ * Node flags for a module with relaxed-SIMD instructions: node 20 (V8 11.3) validates them only
+ * with --experimental-wasm-relaxed-simd; a node that ships relaxed SIMD may have dropped the flag.
+ */
+export const RELAXED_SIMD_FLAGS: string[] = (() => {
+  const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '-e', '0'], { stdio: 'ignore' });
+  return r.status === 0 ? ['--experimental-wasm-relaxed-simd'] : [];
+})();
 
 interface ManifestEntry {
   name: string;
@@ -52,7 +61,16 @@ export function runChild(variant: Variant, scenario: string, args: Record<string
   return new Promise((resolveP, reject) => {
     const child = spawn(
       process.execPath,
-      ['--no-experimental-fetch', '--import', 'tsx', join(ROOT, 'test/node/wasm-child.ts'), variant, scenario, JSON.stringify(args)],
+      [
+        '--no-experimental-fetch',
+        ...(variant === 'relaxed' ? RELAXED_SIMD_FLAGS : []),
+        '--import',
+        'tsx',
+        join(ROOT, 'test/node/wasm-child.ts'),
+        variant,
+        scenario,
+        JSON.stringify(args),
+      ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';

@@ -10,9 +10,15 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
+import { RELAXED_SIMD_FLAGS } from './helpers.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const JS = process.env.NEURONOS_KERNEL_TESTS_JS || join(ROOT, '.cache/build/wasm-st/neuronos_kernel_tests.js');
+// the same program built in the relaxed-SIMD tree (patch 0007's Q4_0 kernels)
+const RELAXED_JS = join(ROOT, '.cache/build/wasm-relaxed/neuronos_kernel_tests.js');
+
+/** "nrc=1 print 1a2b3c4d" of each case: a hash of the bits of every 1x1 result, for one seed */
+const prints = (stdout: string) => new Map([...stdout.matchAll(/^ok\s+(.+?)\s{2}.*nrc=1 print ([0-9a-f]{8})/gm)].map((m) => [m[1]!, m[2]!]));
 
 /** "ok   q4_0 x q8_0  nrows=2 ..." -> "q4_0 x q8_0" (the name ends at the first double space) */
 const caseName = (line: string) => /^(?:ok|FAIL)\s+(.+?)(?:\s{2}|$)/.exec(line)?.[1] ?? line;
@@ -51,4 +57,27 @@ describe('wasm kernels (neuronos_kernel_tests)', () => {
       assert.ok(line.startsWith('ok '), line);
     });
   }
+});
+
+describe('wasm kernels, relaxed-SIMD build', () => {
+  const run = (js: string, flags: string[]) =>
+    spawnSync(process.execPath, ['--no-experimental-fetch', ...flags, js], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: Number(process.env.NEURONOS_TEST_TIMEOUT_MS || 120_000),
+    });
+
+  test('every case passes, and each 1x1 result is bit-identical to the SIMD128 build (same seed)', () => {
+    assert.ok(existsSync(RELAXED_JS), `${RELAXED_JS} is missing: node build/build.mjs --wasm-only --variant relaxed`);
+    const relaxed = run(RELAXED_JS, RELAXED_SIMD_FLAGS);
+    const out = `${relaxed.stdout ?? ''}${relaxed.stderr ?? ''}`;
+    assert.equal(relaxed.status, 0, out);
+    assert.match(relaxed.stdout, /^kernels: [1-9]\d* passed, 0 failed/m, out);
+    const simd128 = run(JS, []);
+    assert.equal(simd128.status, 0, `${simd128.stdout}${simd128.stderr}`);
+    const a = prints(relaxed.stdout);
+    const b = prints(simd128.stdout);
+    assert.ok(a.has('q4_0 x q8_0'), out);
+    assert.deepEqual([...a.entries()], [...b.entries()], 'nrc=1 prints of the relaxed and SIMD128 programs');
+  });
 });

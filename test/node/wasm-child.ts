@@ -159,7 +159,7 @@ const scenarios: Record<string, (core: Core) => unknown> = {
   },
 
   tokens(core) {
-    core.loadModel(fixture('tiny-random'));
+    core.loadModel(fixture(String(args.model ?? 'tiny-random')));
     core.setSampling({ temperature: 0, maxTokens: Number(args.n ?? 48), ignoreEos: true });
     core.beginGenerate('Once upon a time');
     const greedy = drain(core);

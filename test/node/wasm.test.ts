@@ -1,4 +1,4 @@
-// The C core compiled to WASM, both variants, under node: exact scripted output, identical
+// The C core compiled to WASM, all three variants, under node: exact scripted output, identical
 // tokens across variants and thread counts, bad input, abort. Each scenario runs in a child
 // process (helpers.runChild) because a threaded module keeps node alive.
 import assert from 'node:assert/strict';
@@ -8,6 +8,7 @@ import { runChild, type Variant } from './helpers.js';
 const VARIANTS: { variant: Variant; threads: number }[] = [
   { variant: 'st', threads: 1 },
   { variant: 'mt', threads: 2 },
+  { variant: 'relaxed', threads: 2 }, // the threaded build with relaxed-SIMD Q4_0 kernels (patch 0007)
 ];
 
 for (const { variant, threads } of VARIANTS) {
@@ -110,4 +111,13 @@ test('threaded build with 2 threads produces exactly the tokens of the single-th
   assert.deepEqual(mt.tokens, st.tokens, 'token ids');
   assert.equal(mt.sampled.text, st.sampled.text, 'seeded sampling');
   assert.notEqual(st.sampled.text, st.greedy.text, 'sampling differs from greedy (the seed matters)');
+});
+
+test('relaxed-SIMD build: exactly the tokens of the SIMD128 threaded build on the Q4_0 model (its kernels give bit-identical logits)', async () => {
+  const args = { threads: 2, model: 'qwen2.5-0.5b-q4_0', n: 24 };
+  const [mt, relaxed] = await Promise.all([runChild('mt', 'tokens', args), runChild('relaxed', 'tokens', args)]);
+  assert.ok(mt.greedy.text.length > 10, 'a real amount of text');
+  assert.equal(relaxed.greedy.text, mt.greedy.text, 'greedy text');
+  assert.deepEqual(relaxed.tokens, mt.tokens, 'token ids');
+  assert.equal(relaxed.sampled.text, mt.sampled.text, 'seeded sampling');
 });
