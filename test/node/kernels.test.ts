@@ -20,6 +20,16 @@ const RELAXED_JS = join(ROOT, '.cache/build/wasm-relaxed/neuronos_kernel_tests.j
 /** "nrc=1 print 1a2b3c4d" of each case: a hash of the bits of every 1x1 result, for one seed */
 const prints = (stdout: string) => new Map([...stdout.matchAll(/^ok\s+(.+?)\s{2}.*nrc=1 print ([0-9a-f]{8})/gm)].map((m) => [m[1]!, m[2]!]));
 
+const runProgram = (js: string, flags: string[] = []) =>
+  spawnSync(process.execPath, ['--no-experimental-fetch', ...flags, js], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: Number(process.env.NEURONOS_TEST_TIMEOUT_MS || 120_000),
+  });
+/** The SIMD128 program's run, once for both suites. */
+let simd128Run: ReturnType<typeof runProgram> | undefined;
+const simd128 = () => (simd128Run ??= runProgram(JS));
+
 /** "ok   q4_0 x q8_0  nrows=2 ..." -> "q4_0 x q8_0" (the name ends at the first double space) */
 const caseName = (line: string) => /^(?:ok|FAIL)\s+(.+?)(?:\s{2}|$)/.exec(line)?.[1] ?? line;
 
@@ -30,11 +40,7 @@ describe('wasm kernels (neuronos_kernel_tests)', () => {
     });
     return;
   }
-  const r = spawnSync(process.execPath, ['--no-experimental-fetch', JS], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: Number(process.env.NEURONOS_TEST_TIMEOUT_MS || 120_000),
-  });
+  const r = simd128();
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   const lines = (r.stdout ?? '').split('\n').filter((l) => /^(ok|FAIL) /.test(l));
 
@@ -60,23 +66,16 @@ describe('wasm kernels (neuronos_kernel_tests)', () => {
 });
 
 describe('wasm kernels, relaxed-SIMD build', () => {
-  const run = (js: string, flags: string[]) =>
-    spawnSync(process.execPath, ['--no-experimental-fetch', ...flags, js], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: Number(process.env.NEURONOS_TEST_TIMEOUT_MS || 120_000),
-    });
-
   test('every case passes, and each 1x1 result is bit-identical to the SIMD128 build (same seed)', () => {
     assert.ok(existsSync(RELAXED_JS), `${RELAXED_JS} is missing: node build/build.mjs --wasm-only --variant relaxed`);
-    const relaxed = run(RELAXED_JS, RELAXED_SIMD_FLAGS);
+    const relaxed = runProgram(RELAXED_JS, RELAXED_SIMD_FLAGS);
     const out = `${relaxed.stdout ?? ''}${relaxed.stderr ?? ''}`;
     assert.equal(relaxed.status, 0, out);
     assert.match(relaxed.stdout, /^kernels: [1-9]\d* passed, 0 failed/m, out);
-    const simd128 = run(JS, []);
-    assert.equal(simd128.status, 0, `${simd128.stdout}${simd128.stderr}`);
+    const base = simd128();
+    assert.equal(base.status, 0, `${base.stdout}${base.stderr}`);
     const a = prints(relaxed.stdout);
-    const b = prints(simd128.stdout);
+    const b = prints(base.stdout);
     assert.ok(a.has('q4_0 x q8_0'), out);
     assert.deepEqual([...a.entries()], [...b.entries()], 'nrc=1 prints of the relaxed and SIMD128 programs');
   });
