@@ -13,14 +13,18 @@ export const TIMEOUT_MS = Number(process.env.NEURONOS_TEST_TIMEOUT_MS || 120_000
 export type Variant = 'st' | 'mt' | 'relaxed';
 const NAMES: Record<Variant, string> = { st: 'neuronos-worker-st', mt: 'neuronos-worker', relaxed: 'neuronos-worker-relaxed' };
 
+let relaxedFlags: string[] | undefined;
 /**
  * Node flags for a module with relaxed-SIMD instructions: node 20 (V8 11.3) validates them only
  * with --experimental-wasm-relaxed-simd; a node that ships relaxed SIMD may have dropped the flag.
  */
-export const RELAXED_SIMD_FLAGS: string[] = (() => {
-  const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '-e', '0'], { stdio: 'ignore' });
-  return r.status === 0 ? ['--experimental-wasm-relaxed-simd'] : [];
-})();
+export function relaxedSimdFlags(): string[] {
+  // asked once, and only by a process that starts a relaxed module (not by every importer)
+  relaxedFlags ??= spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '-e', '0'], { stdio: 'ignore' }).status === 0
+    ? ['--experimental-wasm-relaxed-simd']
+    : [];
+  return relaxedFlags;
+}
 
 interface ManifestEntry {
   name: string;
@@ -63,7 +67,7 @@ export function runChild(variant: Variant, scenario: string, args: Record<string
       process.execPath,
       [
         '--no-experimental-fetch',
-        ...(variant === 'relaxed' ? RELAXED_SIMD_FLAGS : []),
+        ...(variant === 'relaxed' ? relaxedSimdFlags() : []),
         '--import',
         'tsx',
         join(ROOT, 'test/node/wasm-child.ts'),

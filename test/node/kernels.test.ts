@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { RELAXED_SIMD_FLAGS } from './helpers.js';
+import { relaxedSimdFlags } from './helpers.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const JS = process.env.NEURONOS_KERNEL_TESTS_JS || join(ROOT, '.cache/build/wasm-st/neuronos_kernel_tests.js');
@@ -68,7 +68,7 @@ describe('wasm kernels (neuronos_kernel_tests)', () => {
 describe('wasm kernels, relaxed-SIMD build', () => {
   test('every case passes, and each 1x1 result is bit-identical to the SIMD128 build (same seed)', () => {
     assert.ok(existsSync(RELAXED_JS), `${RELAXED_JS} is missing: node build/build.mjs --wasm-only --variant relaxed`);
-    const relaxed = runProgram(RELAXED_JS, RELAXED_SIMD_FLAGS);
+    const relaxed = runProgram(RELAXED_JS, relaxedSimdFlags());
     const out = `${relaxed.stdout ?? ''}${relaxed.stderr ?? ''}`;
     assert.equal(relaxed.status, 0, out);
     assert.match(relaxed.stdout, /^kernels: [1-9]\d* passed, 0 failed/m, out);
