@@ -42,8 +42,9 @@ const SHORT_PROMPT_TOKENS = 4; // the prompt of the tg call (and of the baseline
 const WARM_PROMPT_TOKENS = 128;
 const WARM_GEN_TOKENS = 16;
 // neuronos: the threaded build the worker picks (relaxed-SIMD kernels where the browser has them);
-// neuronos-simd128: the threaded SIMD128 build (relaxedSimd: false); memory: the memory store, native (no model)
-const ENGINES = ['neuronos', 'neuronos-simd128', 'neuronos-st', 'wllama', 'native', 'memory'];
+// neuronos-simd128: the threaded SIMD128 build (relaxedSimd: false); neuronos-norepack: the default
+// build with the weights in the file's layout (repack: false, no Q4_0 4x4); memory: the memory store, native (no model)
+const ENGINES = ['neuronos', 'neuronos-simd128', 'neuronos-norepack', 'neuronos-st', 'wllama', 'native', 'memory'];
 const MEMORY = { facts: 100_000, quickFacts: 20_000, queries: 200, recall: 10_000, quickRecall: 2_000 };
 const VOCAB_FIXTURE = 'tiny-random'; // same qwen2 vocabulary, 26 MB: used to build exact-length prompts
 // BitNet b1.58 2B-4T shapes (`--bitnet`, or name it in --models): NeuronOS runs the I2_S file;
@@ -268,7 +269,7 @@ async function browserRep(ctxArgs, eng, modelUrl, threads) {
     const kind = eng === 'wllama' ? 'wllama' : 'neuronos';
     const { model: info, ...load } = await ev(
       ([k, o]) => window.bench.load(k, o),
-      [kind, { modelUrl, threads, contextSize: opts.context, forceSingleThread: eng === 'neuronos-st', relaxedSimd: eng !== 'neuronos-simd128', wllamaLoad: opts.wllamaLoad }],
+      [kind, { modelUrl, threads, contextSize: opts.context, forceSingleThread: eng === 'neuronos-st', relaxedSimd: eng !== 'neuronos-simd128', repack: eng !== 'neuronos-norepack', wllamaLoad: opts.wllamaLoad }],
       'load',
     );
     if (info) Object.assign(load, { threads: info.n_threads, n_ctx: info.n_ctx });
@@ -507,7 +508,7 @@ async function main() {
         const rec = {
           engine: eng === 'native' ? 'native' : eng === 'wllama' ? 'wllama' : 'neuronos',
           ...(eng.startsWith('neuronos')
-            ? { build: eng === 'neuronos-st' ? 'st' : reps.some((r) => r.browser?.load?.relaxed_simd) ? 'mt-relaxed' : 'mt' }
+            ? { build: (eng === 'neuronos-st' ? 'st' : reps.some((r) => r.browser?.load?.relaxed_simd) ? 'mt-relaxed' : 'mt') + (eng === 'neuronos-norepack' ? ', no repack' : '') }
             : {}),
           model,
           threads,

@@ -61,12 +61,16 @@ function llama() {
     log('llama.cpp patches changed: re-applying');
     // files whose content ends up the same keep their time stamp, so the build trees recompile
     // only what a patch really changed (ggml.h alone would rebuild everything)
-    const touched = (capture('git', ['-C', LLAMA_DIR, 'diff', '--name-only']) ?? '').split('\n').filter(Boolean);
+    // (files that a patch created are untracked: listed too, removed, and created again)
+    const ours = ['neuronos-version.json', '.neuronos-stamp'];
+    const created = (capture('git', ['-C', LLAMA_DIR, 'ls-files', '--others', '--exclude-standard']) ?? '').split('\n').filter((f) => f && !ours.includes(f));
+    const touched = [...(capture('git', ['-C', LLAMA_DIR, 'diff', '--name-only']) ?? '').split('\n').filter(Boolean), ...created];
     const before = new Map(touched.map((f) => {
       const abs = join(LLAMA_DIR, f);
       return [abs, { data: readFileSync(abs), st: statSync(abs) }];
     }));
     run('git', ['-C', LLAMA_DIR, 'checkout', '--quiet', '--', '.']);
+    for (const f of created) rmSync(join(LLAMA_DIR, f));
     applyPatches(patches);
     for (const [abs, { data, st }] of before) {
       if (existsSync(abs) && readFileSync(abs).equals(data)) utimesSync(abs, st.atime, st.mtime);

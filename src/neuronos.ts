@@ -81,6 +81,10 @@ export interface LoadOptions {
   contextSize?: number;
   /** Threads for the threaded build (default: all cores, at most 8). */
   threads?: number;
+  /** false: the weights keep the file's layout. Default true: Q4_0 weights are repacked in place
+   *  (no second copy) into the 4x4 interleaved layout of the gemv/gemm kernels; `info.repacked_bytes`
+   *  says how much was. For measurements; the results differ only in float rounding. */
+  repack?: boolean;
 }
 
 export interface GenerateOptions extends SamplingOptions {
@@ -341,7 +345,7 @@ export class NeuronOS {
     if (opts.signal?.aborted) throw new NeuronOSError('aborted', 'loading was cancelled', 'loadModel');
     const { id, promise } = this.request(
       'load',
-      { source: data, contextSize: opts.contextSize, threads: opts.threads },
+      { source: data, contextSize: opts.contextSize, threads: opts.threads, repack: opts.repack },
       {
         transfer,
         onEvent: (event, d) => {

@@ -116,6 +116,9 @@ export interface LoadArgs {
   contextSize?: number;
   /** Threads (threaded build only); default: navigator.hardwareConcurrency, at most 8. */
   threads?: number;
+  /** false: weights keep the file's layout (default true: Q4_0 is repacked in place into the
+   *  4x4 interleaved layout that the gemv/gemm kernels read) */
+  repack?: boolean;
 }
 
 export interface AgentArgs {

@@ -14,7 +14,7 @@ let engine = null;
 
 const now = () => performance.now();
 
-async function loadNeuronOS({ modelUrl, threads, contextSize, forceSingleThread, relaxedSimd = true, cache = 'off' }) {
+async function loadNeuronOS({ modelUrl, threads, contextSize, forceSingleThread, relaxedSimd = true, repack = true, cache = 'off' }) {
   const t0 = now();
   const ai = await NeuronOS.create({ forceSingleThread: !!forceSingleThread, relaxedSimd });
   const tCreated = now();
@@ -23,6 +23,7 @@ async function loadNeuronOS({ modelUrl, threads, contextSize, forceSingleThread,
     contextSize,
     threads,
     cache,
+    repack,
     onProgress: (p) => {
       if (p.phase === 'load' && !tFetched) tFetched = now();
     },
@@ -41,6 +42,7 @@ async function loadNeuronOS({ modelUrl, threads, contextSize, forceSingleThread,
     max_threads: ai.threads,
     simd: ai.simd,
     relaxed_simd: ai.relaxedSimd,
+    repacked_bytes: info.repacked_bytes ?? 0,
     model: info,
   };
 }

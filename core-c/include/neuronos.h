@@ -203,6 +203,9 @@ typedef struct neuronos_engine_params {
     int32_t n_ctx;     /* context size in tokens; 0 = the model's training context, capped at
                           4096; default 2048 */
     int32_t n_batch;   /* prompt tokens evaluated per step; default 64 */
+    int32_t repack;    /* 1 (default): the CPU backend may repack weights into its interleaved
+                          layouts where it has kernels for them (on WASM: Q4_0 into 4x4, in
+                          place when the model is mapped); 0: weights keep the file's layout */
 } neuronos_engine_params;
 
 neuronos_engine_params neuronos_engine_default_params(void);

@@ -45,6 +45,9 @@ struct neuronos_engine {
 
 static char g_llama_error[512];
 static int g_log_verbose = -1;
+/* MiB in the CPU backend's repack buffers of the last load, from llama.cpp's load log line
+ * "CPU_REPACK model buffer size = N MiB" (one per buffer: split models have several) */
+static double g_repack_mib;
 
 static void log_cb(enum ggml_log_level level, const char *text, void *user) {
     (void)user;
@@ -55,6 +58,8 @@ static void log_cb(enum ggml_log_level level, const char *text, void *user) {
         while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' ')) n--;
         if (n > 0) snprintf(g_llama_error, sizeof g_llama_error, "%.*s", (int)n, text);
     }
+    const char *rb = strstr(text, "CPU_REPACK model buffer size =");
+    if (rb) g_repack_mib += strtod(rb + strlen("CPU_REPACK model buffer size ="), NULL);
     if (g_log_verbose > 0 || level == GGML_LOG_LEVEL_ERROR) fputs(text, stderr);
 }
 
@@ -79,7 +84,7 @@ void neuronos_engine_set_abort_flag(neuronos_engine *eng, volatile int32_t *flag
 /* ------------------------------------------------------------------------- lifecycle ---- */
 
 neuronos_engine_params neuronos_engine_default_params(void) {
-    neuronos_engine_params p = {.n_threads = 1, .n_ctx = 2048, .n_batch = 64};
+    neuronos_engine_params p = {.n_threads = 1, .n_ctx = 2048, .n_batch = 64, .repack = 1};
     return p;
 }
 
@@ -181,16 +186,18 @@ int32_t neuronos_engine_n_ctx(const neuronos_engine *eng) { return neuronos_engi
 
 /* --------------------------------------------------------------------------- loading ---- */
 
-static struct llama_model_params model_params_mode(enum llama_load_mode mode) {
+static struct llama_model_params model_params_mode(const neuronos_engine *eng, enum llama_load_mode mode) {
     struct llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = 0;
     mp.load_mode = mode;
     mp.lazy_mode = LLAMA_LAZY_MODE_OFF;  /* its 4 GiB threshold wraps to 0 on wasm32 */
+    mp.use_extra_bufts = eng->params.repack != 0;
+    g_repack_mib = 0;                    /* a load follows: count its repack buffers */
     return mp;
 }
 
 /* read into llama.cpp's own buffers (one more copy of the weights) */
-static struct llama_model_params model_params(void) { return model_params_mode(LLAMA_LOAD_MODE_NONE); }
+static struct llama_model_params model_params(const neuronos_engine *eng) { return model_params_mode(eng, LLAMA_LOAD_MODE_NONE); }
 
 /* After llama.cpp returned a model: create the context. */
 static neuronos_status finish_load(neuronos_engine *eng, struct llama_model *model) {
@@ -253,7 +260,7 @@ neuronos_status neuronos_engine_load_buffer(neuronos_engine *eng, const uint8_t 
     FILE *f = fmemopen((void *)data, size, "rb");
     if (!f) return set_err(eng, NEURONOS_ERR_OUT_OF_MEMORY, "could not open the model buffer");
     g_llama_error[0] = 0;
-    struct llama_model *model = llama_model_load_from_file_ptr(f, model_params());
+    struct llama_model *model = llama_model_load_from_file_ptr(f, model_params(eng));
     fclose(f);
     return finish_load(eng, model);
 }
@@ -290,7 +297,7 @@ neuronos_status neuronos_engine_load_buffers(neuronos_engine *eng, const uint8_t
     struct llama_model *model = NULL;
     if (st == NEURONOS_OK) {
         g_llama_error[0] = 0;
-        model = llama_model_load_from_splits((const char **)paths, n_parts, model_params());
+        model = llama_model_load_from_splits((const char **)paths, n_parts, model_params(eng));
     }
     for (size_t i = 0; i < written; i++) {
         if (paths[i]) unlink(paths[i]);
@@ -316,8 +323,8 @@ neuronos_status neuronos_engine_load_mapped(neuronos_engine *eng, const char *co
     neuronos_engine_unload(eng);
     g_llama_error[0] = 0;
     struct llama_model *model = n_parts == 1
-        ? llama_model_load_from_file(paths[0], model_params_mode(LLAMA_LOAD_MODE_MMAP))
-        : llama_model_load_from_splits((const char **)paths, n_parts, model_params_mode(LLAMA_LOAD_MODE_MMAP));
+        ? llama_model_load_from_file(paths[0], model_params_mode(eng, LLAMA_LOAD_MODE_MMAP))
+        : llama_model_load_from_splits((const char **)paths, n_parts, model_params_mode(eng, LLAMA_LOAD_MODE_MMAP));
     return finish_load(eng, model);
 }
 
@@ -343,6 +350,7 @@ neuronos_status neuronos_engine_model_info(neuronos_engine *eng, char **json_out
                   (unsigned long long)llama_model_n_params(eng->model), (unsigned long long)llama_model_size(eng->model),
                   llama_vocab_n_tokens(eng->vocab), llama_model_n_ctx_train(eng->model), llama_n_ctx(eng->ctx),
                   eng->params.n_threads);
+    strbuf_printf(&j, ",\"repacked_bytes\":%.0f", g_repack_mib * 1048576.0);
     strbuf_printf(&j, ",\"bos\":%d,\"eos\":%d,\"add_bos\":%s,\"has_chat_template\":%s,\"chat_template\":",
                   llama_vocab_bos(eng->vocab), llama_vocab_eos(eng->vocab),
                   llama_vocab_get_add_bos(eng->vocab) ? "true" : "false", tmpl ? "true" : "false");

@@ -75,7 +75,8 @@ EXPORT void neuronos_wasm_dealloc(void *p) { free(p); }
 EXPORT void neuronos_wasm_free_string(char *s) { neuronos_free_string(s); }
 EXPORT const char *neuronos_wasm_system_info(void) { return llama_print_system_info(); }
 
-EXPORT int neuronos_wasm_init(int threads, int ctx_size) {
+/* repack: 0 keeps the weights in the file's layout (neuronos_engine_params.repack) */
+EXPORT int neuronos_wasm_init(int threads, int ctx_size, int repack) {
     free_agent();
     if (g_eng) {
         neuronos_engine_free(g_eng);
@@ -86,6 +87,7 @@ EXPORT int neuronos_wasm_init(int threads, int ctx_size) {
     if (threads > 0) p.n_threads = threads;
     if (ctx_size < 0) return record(NEURONOS_ERR_INVALID_ARGUMENT, "ctx_size must be 0 (model default) or more");
     p.n_ctx = ctx_size;
+    p.repack = repack != 0;
     int st = neuronos_engine_init(&p, &g_eng);
     if (st == NEURONOS_OK) neuronos_engine_set_abort_flag(g_eng, &g_abort);
     return record(st, "could not create the engine");

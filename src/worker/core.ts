@@ -106,6 +106,9 @@ export interface ModelInfo {
   n_ctx_train: number;
   n_ctx: number;
   n_threads: number;
+  /** bytes of weights the CPU backend repacked into an interleaved layout (Q4_0 4x4 on WASM); 0
+   *  with `repack: false` or when no weight has such a layout */
+  repacked_bytes: number;
   bos: number;
   eos: number;
   add_bos: boolean;
@@ -232,8 +235,9 @@ export class Core {
     return this.module.UTF8ToString(this.fn('system_info')());
   }
 
-  init(threads: number, ctxSize: number): void {
-    this.check(this.fn('init')(threads, ctxSize), 'init');
+  /** repack false: weights keep the file's layout (no interleaved Q4_0; for A/B measurements) */
+  init(threads: number, ctxSize: number, repack = true): void {
+    this.check(this.fn('init')(threads, ctxSize, repack ? 1 : 0), 'init');
   }
 
   /** Copies the bytes into WASM memory (one copy) and loads them; parts of a split model in order. */

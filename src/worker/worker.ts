@@ -250,7 +250,7 @@ const handlers: { [K in keyof RequestMap]: Handler<K> } = {
     const threads = Math.max(1, Math.min(args.threads ?? maxThreads, maxThreads));
     // free the old model first: the new one should not stack on it
     c.unload();
-    c.init(threads, args.contextSize ?? 2048);
+    c.init(threads, args.contextSize ?? 2048, args.repack ?? true);
     const controller = new AbortController();
     loads.set(id, controller);
     if (aborted.has(id)) controller.abort();

@@ -116,6 +116,7 @@ function info(url: string, contextSize: number | undefined, threads: number | un
     n_ctx_train: 4096,
     n_ctx: contextSize ?? 2048,
     n_threads: threads ?? 1,
+    repacked_bytes: 0,
     bos: 1,
     eos: 2,
     add_bos: true,

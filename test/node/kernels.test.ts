@@ -17,8 +17,9 @@ const JS = process.env.NEURONOS_KERNEL_TESTS_JS || join(ROOT, '.cache/build/wasm
 // the same program built in the relaxed-SIMD tree (patch 0007's Q4_0 kernels)
 const RELAXED_JS = join(ROOT, '.cache/build/wasm-relaxed/neuronos_kernel_tests.js');
 
-/** "nrc=1 print 1a2b3c4d" of each case: a hash of the bits of every 1x1 result, for one seed */
-const prints = (stdout: string) => new Map([...stdout.matchAll(/^ok\s+(.+?)\s{2}.*nrc=1 print ([0-9a-f]{8})/gm)].map((m) => [m[1]!, m[2]!]));
+/** "nrc=1 print 1a2b3c4d" of each case (a hash of the bits of every 1x1 result, for one seed) and
+ *  "results print ..." of the repacked Q4_0 line (every gemv, gemm and mul_mat result) */
+const prints = (stdout: string) => new Map([...stdout.matchAll(/^ok\s+(.+?)\s{2}.*(?:nrc=1|results) print ([0-9a-f]{8})/gm)].map((m) => [m[1]!, m[2]!]));
 
 const runProgram = (js: string, flags: string[] = []) =>
   spawnSync(process.execPath, ['--no-experimental-fetch', ...flags, js], {
@@ -58,6 +59,12 @@ describe('wasm kernels (neuronos_kernel_tests)', () => {
     }
   });
 
+  test('the repacked Q4_0 kernels (4x4 layout, in-place repack; patch 0008) are checked', () => {
+    const line = lines.find((l) => caseName(l) === 'repack q4_0x4');
+    assert.ok(line, `no line for repack q4_0x4:\n${out}`);
+    assert.match(line, /results print [0-9a-f]{8}/, line);
+  });
+
   for (const line of lines) {
     test(`case ${caseName(line)}`, () => {
       assert.ok(line.startsWith('ok '), line);
@@ -76,7 +83,7 @@ describe('wasm kernels, relaxed-SIMD build', () => {
     assert.equal(base.status, 0, `${base.stdout}${base.stderr}`);
     const a = prints(relaxed.stdout);
     const b = prints(base.stdout);
-    assert.ok(a.has('q4_0 x q8_0'), out);
+    assert.ok(a.has('q4_0 x q8_0') && a.has('repack q4_0x4'), out);
     assert.deepEqual([...a.entries()], [...b.entries()], 'nrc=1 prints of the relaxed and SIMD128 programs');
   });
 });

@@ -158,6 +158,64 @@ const scenarios: Record<string, (core: Core) => unknown> = {
     return { ids: (args.texts as string[]).map((t) => core.tokenize(t, false)) };
   },
 
+  /** A Q4_0 model mapped in place (as the worker loads downloads), with and without the in-place
+   *  repack: what was repacked, the heap, the logits of a prompt, greedy text; then a copy load. */
+  repack(core) {
+    const bytes = fixture(String(args.model ?? 'tiny-random-q4_0'));
+    const threads = args.threads ?? 1;
+    const run = (repack: boolean, mapped: boolean) => {
+      core.unload();
+      core.init(threads, 256, repack);
+      let info;
+      if (mapped) {
+        const ptr = core.allocModel(bytes.length);
+        core.heap(ptr, bytes.length).set(bytes);
+        info = core.loadMapped([ptr], [bytes.length]);
+      } else {
+        info = core.loadModel(bytes);
+      }
+      const mem = core.memoryStats();
+      const ids = core.tokenize('Once upon a time there was a small language model', false);
+      const logits = core.evalLogits(ids, false).map((row) => Array.from(row));
+      core.setSampling({ temperature: 0, maxTokens: 24, ignoreEos: true });
+      core.beginGenerate('Once upon a time');
+      const text = drain(core).text;
+      const md = info.metadata;
+      const shape = { n_layer: +md['qwen2.block_count']!, n_embd: +md['qwen2.embedding_length']!, n_ff: +md['qwen2.feed_forward_length']!, n_head: +md['qwen2.attention.head_count']!, n_head_kv: +md['qwen2.attention.head_count_kv']! };
+      return { repacked: info.repacked_bytes, heapTop: mem.heap_top_bytes, inUse: mem.malloc_in_use_bytes, shape, logits, text };
+    };
+    // the plain load first, so the heap's high-water mark cannot hide a second copy in the repacked one
+    const plain = run(false, true);
+    const repacked = run(true, true);
+    const copied = run(true, false);
+    // max |logit difference| against the file layout's, and the largest |logit|
+    // and the lowest correlation of a row of logits with the file layout's row
+    const diff = (o: typeof plain) => {
+      let worst = 0;
+      let scale = 0;
+      let corr = 1;
+      o.logits.forEach((row, i) => {
+        const ref = plain.logits[i]!;
+        const n = row.length;
+        const ma = row.reduce((s, v) => s + v, 0) / n;
+        const mb = ref.reduce((s, v) => s + v, 0) / n;
+        let sab = 0, saa = 0, sbb = 0;
+        row.forEach((v, j) => {
+          const w = ref[j]!;
+          worst = Math.max(worst, Math.abs(v - w));
+          scale = Math.max(scale, Math.abs(w));
+          sab += (v - ma) * (w - mb);
+          saa += (v - ma) ** 2;
+          sbb += (w - mb) ** 2;
+        });
+        corr = Math.min(corr, sab / Math.sqrt(saa * sbb));
+      });
+      return { worst, scale, corr, rows: o.logits.length };
+    };
+    const brief = ({ logits: _l, ...rest }: typeof plain) => rest;
+    return { size: bytes.length, plain: brief(plain), repacked: { ...brief(repacked), diff: diff(repacked) }, copied: { ...brief(copied), diff: diff(copied) } };
+  },
+
   tokens(core) {
     core.loadModel(fixture(String(args.model ?? 'tiny-random')));
     core.setSampling({ temperature: 0, maxTokens: Number(args.n ?? 48), ignoreEos: true });

@@ -121,3 +121,36 @@ test('relaxed-SIMD build: exactly the tokens of the SIMD128 threaded build on a 
   assert.deepEqual(relaxed.tokens, mt.tokens, 'token ids');
   assert.equal(relaxed.sampled.text, mt.sampled.text, 'seeded sampling');
 });
+
+// Patch 0008: Q4_0 weights repacked in place into the 4x4 layout when the model is mapped (the
+// worker's way of loading), compared with the same model in the file layout (repack: false).
+for (const variant of ['st', 'relaxed'] as const) {
+  test(`${variant}: a mapped Q4_0 model is repacked in place (no second copy) and gives the logits of the file layout`, async () => {
+    const r = await runChild(variant, 'repack', { threads: variant === 'st' ? 1 : 2 });
+    assert.equal(r.plain.repacked, 0, 'repack: false repacks nothing');
+    // every Q4_0 matrix of the layers (q, k, v, o, gate, up, down), not the token embedding
+    // (get_rows reads it, and the output is tied to it); llama.cpp logs MiB with 2 decimals
+    const { n_layer, n_embd, n_ff, n_head, n_head_kv } = r.repacked.shape;
+    const kv = (n_embd / n_head) * n_head_kv;
+    const expected = (n_layer * n_embd * (2 * n_embd + 2 * kv + 3 * n_ff) * 18) / 32;
+    assert.ok(Math.abs(r.repacked.repacked - expected) <= 0.005 * 2 ** 20, `repacked ${r.repacked.repacked} bytes, expected ${expected}`);
+    // in place: what malloc holds with the model loaded is the same (a few buffer objects more),
+    // where a second, repacked copy would hold all the repacked bytes again
+    const more = r.repacked.inUse - r.plain.inUse;
+    assert.ok(more < 0.1 * expected, `malloc holds ${more} bytes more with the repack (${expected} repacked)`);
+    // a copy load (no mapping) repacks too, into llama.cpp's own buffer
+    assert.ok(r.copied.repacked >= r.repacked.repacked, 'copy load repacks as much');
+    // Same model, other summation order: logits within a tolerance. Not tighter: every matmul
+    // quantizes its input to Q8_0, and a float difference in the last bit moves a value across a
+    // quantization step now and then (ggml's WASM quantize_row_q8_0 truncates; the 4-column
+    // gemm path's ggml_quantize_mat_q8_0_4x4 rounds): on this random 2-layer model the logits
+    // move by up to ~3 % of their range (measured 0.067 of 2.3). A wrong kernel or layout
+    // scrambles them (correlation near 0).
+    for (const { diff } of [r.repacked, r.copied]) {
+      assert.ok(diff.rows >= 8 && diff.scale > 0, JSON.stringify(diff));
+      assert.ok(diff.worst <= 0.1 * diff.scale, `max |logit difference| ${diff.worst} for logits up to ${diff.scale}`);
+      assert.ok(diff.corr >= 0.995, `lowest correlation of a row of logits ${diff.corr}`);
+    }
+    assert.ok(r.repacked.text.length > 10, 'generates text');
+  });
+}

@@ -34,11 +34,21 @@
 //      computed with ggml_graph_compute (CPU backend, 1 thread) against a float64 product of the
 //      dequantized weights and the quantized-then-dequantized activations, same tol per output
 //      (M = sum |w a|); with bit_identical, also equal to the nrc = 1 kernel per output.
+//   3. "repack q4_0x4" (patch 0008): Q4_0 weights placed in the CPU backend's in-place repack
+//      buffer (ggml_backend_cpu_repack_buffer_from_ptr) must be rewritten exactly into the 4x4
+//      layout (rows not a multiple of 4: left alone); the WASM gemv (1 column) and gemm (4 columns,
+//      no write outside its outputs) on them, for every pattern and 1..28 blocks, against the
+//      float64 value from the original blocks (same tol; exact for unit scales); and mul_mat of
+//      such weights (n = 1 .. 64 columns, a 136-row weight repacked in 3 strips) against float64
+//      and against the same weight in an ordinary tensor. Its "results print" hashes every result:
+//      the SIMD128 and relaxed-SIMD programs must print the same.
+//   --bench --repack        the Q4_0 rows with the weights in in-place repack buffers (4x4 kernels)
 #define _POSIX_C_SOURCE 199309L
 #define GGML_COMMON_DECL_C
 #include "ggml-common.h"
 
 #include "ggml.h"
+#include "ggml-backend.h"
 #include "ggml-cpu.h"
 
 #include <float.h>
@@ -672,6 +682,237 @@ static void f16_checks(kt_rng * rng, kt_result * res) {
     free(h); free(f); free(x); free(y);
 }
 
+// ---- Q4_0 repacked in place into the 4x4 interleaved layout (patch 0008)
+// The kernels for the layout (ggml-cpu/arch/wasm/repack.cpp; not in a public header) and the CPU
+// backend's in-place repack buffer, asked for by name as llama.cpp does.
+void ggml_gemv_q4_0_4x4_q8_0(int n, float * s, size_t bs, const void * vx, const void * vy, int nr, int nc);
+void ggml_gemm_q4_0_4x4_q8_0(int n, float * s, size_t bs, const void * vx, const void * vy, int nr, int nc);
+typedef ggml_backend_buffer_t (*kt_repack_from_ptr_t)(void * ptr, size_t size);
+
+static kt_repack_from_ptr_t kt_repack_from_ptr(void) {
+    return (kt_repack_from_ptr_t) ggml_backend_reg_get_proc_address(ggml_backend_cpu_reg(), "ggml_backend_cpu_repack_buffer_from_ptr");
+}
+
+typedef struct {
+    struct ggml_context * ctx;
+    ggml_backend_buffer_t buf;
+    struct ggml_tensor *  w;
+    void *                data; // 64-byte aligned copy of the blocks, repacked in place
+} kt_repacked;
+
+// A [k, m] Q4_0 weight whose bytes (a copy of `blocks`) are placed in an in-place repack buffer.
+static bool kt_repacked_init(kt_repacked * r, const block_q4_0 * blocks, int k, int m, kt_result * res) {
+    memset(r, 0, sizeof *r);
+    const size_t size = (size_t) m * (k / QK4_0) * sizeof(block_q4_0);
+    struct ggml_init_params ip = { .mem_size = ggml_tensor_overhead() * 2, .mem_buffer = NULL, .no_alloc = true };
+    const kt_repack_from_ptr_t from_ptr = kt_repack_from_ptr();
+    res->checks++;
+    if (!from_ptr) { kt_fail(res, "the CPU backend has no ggml_backend_cpu_repack_buffer_from_ptr"); return false; }
+    r->ctx = ggml_init(ip);
+    r->w = ggml_new_tensor_2d(r->ctx, GGML_TYPE_Q4_0, k, m);
+    r->data = aligned_alloc(64, (size + 63) & ~(size_t) 63);
+    memcpy(r->data, blocks, size);
+    r->buf = from_ptr(r->data, size);
+    res->checks++;
+    if (!r->buf || ggml_backend_tensor_alloc(r->buf, r->w, r->data) != GGML_STATUS_SUCCESS) {
+        kt_fail(res, "in-place repack buffer for [%d, %d]: no buffer or the tensor could not be placed", k, m);
+        return false;
+    }
+    return true;
+}
+
+static void kt_repacked_free(kt_repacked * r) {
+    if (r->buf) ggml_backend_buffer_free(r->buf);
+    if (r->ctx) ggml_free(r->ctx);
+    free(r->data);
+}
+
+// The bytes after an in-place repack are exactly the documented layout: per group of 4 rows and
+// block, the 4 scales, then for chunk c = 0..3 and row j = 0..3 bytes 4c..4c+3 of row j's block, each
+// XOR 0x88; a weight whose rows are not a multiple of 4 keeps its bytes (and no repack traits).
+static void kt_check_layout(kt_result * res, const kt_repacked * r, const block_q4_0 * blocks, int k, int m) {
+    const int nb = k / QK4_0;
+    const uint8_t * got = r->data;
+    res->checks++;
+    if (m % 4 != 0) {
+        if (r->w->extra != NULL || memcmp(got, blocks, (size_t) m * nb * sizeof(block_q4_0)) != 0) {
+            kt_fail(res, "[%d, %d] (rows not a multiple of 4) was repacked", k, m);
+        }
+        return;
+    }
+    if (r->w->extra == NULL) { kt_fail(res, "[%d, %d] was not given the repack traits", k, m); return; }
+    for (int g = 0; g < m / 4; ++g) {
+        for (int l = 0; l < nb; ++l) {
+            const uint8_t * b = got + ((size_t) g * nb + l) * 4 * sizeof(block_q4_0);
+            for (int j = 0; j < 4; ++j) {
+                const block_q4_0 * src = &blocks[(size_t) (4 * g + j) * nb + l];
+                ggml_half d;
+                memcpy(&d, b + 2 * j, 2);
+                bool ok = d == src->d;
+                for (int c = 0; c < 4; ++c) {
+                    for (int i = 0; i < 4; ++i) ok = ok && b[8 + 16 * c + 4 * j + i] == (uint8_t) (src->qs[4 * c + i] ^ 0x88);
+                }
+                if (!ok) {
+                    kt_fail(res, "[%d, %d]: row %d block %d is not in the 4x4 layout", k, m, 4 * g + j, l);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+// Four Q8_0 columns of nb blocks -> block_q8_0x4 (ggml_quantize_mat_q8_0_4x4's layout).
+static void kt_interleave_q8_0x4(const block_q8_0 * cols[4], int nb, uint8_t * out /* nb * 136 bytes */) {
+    for (int l = 0; l < nb; ++l) {
+        uint8_t * b = out + (size_t) l * (4 * sizeof(ggml_half) + 4 * QK8_0);
+        for (int m = 0; m < 4; ++m) memcpy(b + 2 * m, &cols[m][l].d, 2);
+        for (int c = 0; c < 8; ++c) {
+            for (int m = 0; m < 4; ++m) memcpy(b + 8 + 16 * c + 4 * m, &cols[m][l].qs[4 * c], 4);
+        }
+    }
+}
+
+// Kernel level: every pattern (extremes: nibbles 0/15, activations -128/127, fp16 scales 65504 and
+// 2^-24), lengths of 1, 2, 3, 7, 28 blocks, 4, 8 and 12 rows; gemv (one column) and gemm (four
+// columns, output stride with gaps that must stay untouched) against the float64 value from the
+// original blocks, same tol as the other kernels (exact for unit scales below 2^24).
+static void repack_kernel_checks(kt_rng * rng, kt_result * res) {
+    static const int NB[] = { 1, 2, 3, 7, 28 };
+    static const int M[] = { 4, 8, 12 };
+    for (int p = 0; p < KT_PATTERNS; ++p) {
+        for (int ni = 0; ni < 5; ++ni) {
+            for (int mi = 0; mi < 3; ++mi) {
+                const int nb = NB[ni], m = M[mi], k = nb * QK4_0;
+                block_q4_0 * w = malloc(sizeof(block_q4_0) * m * nb);
+                block_q8_0 * y = malloc(sizeof(block_q8_0) * 4 * nb);
+                uint8_t * y4 = malloc((size_t) nb * (4 * sizeof(ggml_half) + 4 * QK8_0));
+                gen_q4_0(w, m * nb, (kt_pattern) p, rng);
+                gen_q8_0(y, 4 * nb, (kt_pattern) p, rng);
+                kt_repacked r;
+                if (kt_repacked_init(&r, w, k, m, res)) {
+                    kt_check_layout(res, &r, w, k, m);
+                    const bool unit = p == KT_UNIT || p == KT_EXT_UNIT;
+                    char what[128];
+                    float sv[12];
+                    ggml_gemv_q4_0_4x4_q8_0(k, sv, 0, r.data, y, 1, m);
+                    for (int row = 0; row < m; ++row) {
+                        double mag;
+                        const double ex = exact_q4_0_q8_0(k, &w[(size_t) row * nb], y, &mag);
+                        snprintf(what, sizeof what, "gemv %s nb=%d m=%d row %d", KT_PATTERN_NAMES[p], nb, m, row);
+                        kt_check_value(res, what, sv[row], ex, mag, nb, unit && mag < 16777216.0);
+                        kt_print_add(res, sv[row]);
+                    }
+                    const block_q8_0 * cols[4] = { y, y + nb, y + 2 * nb, y + 3 * nb };
+                    kt_interleave_q8_0x4(cols, nb, y4);
+                    const int bs = m + 3;
+                    float sm[4 * 15];
+                    const uint32_t SENT = 0x7FC0BEEFu;
+                    for (int i = 0; i < 4 * bs; ++i) sm[i] = kt_f32_from_bits(SENT);
+                    ggml_gemm_q4_0_4x4_q8_0(k, sm, bs, r.data, y4, 4, m);
+                    for (int c = 0; c < 4; ++c) {
+                        for (int row = 0; row < bs; ++row) {
+                            const float v = sm[c * bs + row];
+                            if (row >= m) {
+                                res->checks++;
+                                if (f32_bits(v) != SENT) kt_fail(res, "gemm %s nb=%d m=%d wrote s[%d] outside its outputs", KT_PATTERN_NAMES[p], nb, m, c * bs + row);
+                                continue;
+                            }
+                            double mag;
+                            const double ex = exact_q4_0_q8_0(k, &w[(size_t) row * nb], cols[c], &mag);
+                            snprintf(what, sizeof what, "gemm %s nb=%d m=%d column %d row %d", KT_PATTERN_NAMES[p], nb, m, c, row);
+                            kt_check_value(res, what, v, ex, mag, nb, unit && mag < 16777216.0);
+                            kt_print_add(res, v);
+                        }
+                    }
+                }
+                kt_repacked_free(&r);
+                free(w); free(y); free(y4);
+            }
+        }
+    }
+}
+
+// Activations that Q8_0 quantizes exactly (either path: quantize_row_q8_0 for single columns,
+// ggml_quantize_mat_q8_0_4x4 for groups of 4): per block integers in -127..127, one of them +-127,
+// times 2^e; the float64 reference then uses those integers and scales.
+static void kt_exact_q8_activations(kt_rng * rng, float * x, block_q8_0 * q, int k) {
+    for (int l = 0; l < k / QK8_0; ++l) {
+        const int e = kt_int(rng, -8, 0);
+        const float d = ldexpf(1.0f, e);
+        q[l].d = ggml_fp32_to_fp16(d);
+        const int big = kt_int(rng, 0, QK8_0 - 1);
+        for (int j = 0; j < QK8_0; ++j) {
+            const int v = j == big ? (kt_int(rng, 0, 1) ? 127 : -127) : kt_int(rng, -127, 127);
+            q[l].qs[j] = (int8_t) v;
+            x[l * QK8_0 + j] = (float) v * d;
+        }
+    }
+}
+
+// Graph level: ggml_mul_mat of a [k, m] Q4_0 weight in the in-place repack buffer by [k, n] f32
+// (ggml_graph_compute, 1 thread; n >= 4 runs the gemm on groups of 4 columns and the gemv on the
+// rest) against the float64 product, same tol, and against the same weight in an ordinary tensor
+// (within 2 tol). m = 136 is repacked in three strips (64, 64, 8 rows); m = 6 is not repackable:
+// the buffer leaves it as it is and the ordinary kernels give bit-identical results.
+static void repack_graph_checks(kt_rng * rng, kt_result * res) {
+    static const struct { int k, m; } KM[] = { { 64, 8 }, { 96, 12 }, { 896, 136 }, { 256, 6 } };
+    static const int NS[] = { 1, 3, 4, 5, 8, 9, 64 };
+    for (int s = 0; s < 4; ++s) {
+        const int k = KM[s].k, m = KM[s].m, nb = k / QK4_0;
+        block_q4_0 * w = malloc(sizeof(block_q4_0) * m * nb);
+        gen_q4_0(w, m * nb, KT_RANDOM, rng);
+        kt_repacked r;
+        if (!kt_repacked_init(&r, w, k, m, res)) { kt_repacked_free(&r); free(w); continue; }
+        kt_check_layout(res, &r, w, k, m);
+        for (int ni = 0; ni < 7; ++ni) {
+            const int n = NS[ni];
+            struct ggml_init_params ip = { .mem_size = (size_t) 16 << 20, .mem_buffer = NULL, .no_alloc = false };
+            struct ggml_context * ctx = ggml_init(ip);
+            struct ggml_tensor * plain = ggml_new_tensor_2d(ctx, GGML_TYPE_Q4_0, k, m);
+            memcpy(plain->data, w, ggml_nbytes(plain));
+            struct ggml_tensor * a = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, k, n);
+            block_q8_0 * qa = malloc(sizeof(block_q8_0) * nb * n);
+            for (int c = 0; c < n; ++c) kt_exact_q8_activations(rng, (float *) a->data + (size_t) c * k, qa + (size_t) c * nb, k);
+            kt_graph g1, g2;
+            kt_graph_init(&g1, ctx, r.w, a, 1);
+            kt_graph_init(&g2, ctx, plain, a, 1);
+            const float * got = kt_graph_compute(&g1);
+            const float * ref = kt_graph_compute(&g2);
+            res->checks++;
+            if (!got || !ref) {
+                kt_fail(res, "mul_mat [%d, %d] x [%d, %d] failed", k, m, k, n);
+            } else {
+                for (int c = 0; c < n; ++c) {
+                    for (int row = 0; row < m; ++row) {
+                        double mag;
+                        const double ex = exact_q4_0_q8_0(k, &w[(size_t) row * nb], qa + (size_t) c * nb, &mag);
+                        const float v = got[(size_t) c * m + row], o = ref[(size_t) c * m + row];
+                        char what[128];
+                        snprintf(what, sizeof what, "mul_mat [%d, %d] x [%d, %d] column %d row %d", k, m, k, n, c, row);
+                        kt_check_value(res, what, v, ex, mag, nb, false);
+                        kt_print_add(res, v);
+                        res->checks++;
+                        const double tol = (2.0 * nb + 16.0) * KT_U * mag;
+                        if (m % 4 != 0 ? !kt_same_f32(v, o) : !(fabs((double) v - o) <= 2 * tol)) {
+                            kt_fail(res, "%s: %.9g, ordinary tensor %.9g", what, v, o);
+                        }
+                    }
+                }
+            }
+            kt_graph_free(&g1); kt_graph_free(&g2);
+            free(qa);
+            ggml_free(ctx);
+        }
+        kt_repacked_free(&r);
+        free(w);
+    }
+}
+
+static void repack_checks(kt_rng * rng, kt_result * res) {
+    repack_kernel_checks(rng, res);
+    repack_graph_checks(rng, res);
+}
+
 // ggml_flash_attn_ext with fp16 K and V, f32 Q, through a graph (1 thread): one query (generation,
 // one head per row; 600 keys take the split-KV path) and a few queries, grouped-query heads, masks
 // with -inf holes and finite values, against a float64 softmax(scale q k + mask) v with q rounded to
@@ -820,7 +1061,12 @@ typedef struct {
     struct ggml_context * ctx;
     kt_graph g;
     int copies;
+    struct ggml_context * wctx;   // --repack: the weights' tensors (no data of their own)
+    ggml_backend_buffer_t * bufs; // --repack: one in-place repack buffer per weight
+    void ** wdata;
 } kt_bench;
+// --repack: Q4_0 weights go into in-place repack buffers (the 4x4 layout and its gemv/gemm)
+static bool kt_bench_repack = false;
 
 static bool kt_bench_init(kt_bench * b, int shape, int n) {
     const enum ggml_type type = BENCH_SHAPES[shape].type;
@@ -834,12 +1080,28 @@ static bool kt_bench_init(kt_bench * b, int shape, int n) {
                                    .mem_buffer = NULL, .no_alloc = false };
     b->ctx = ggml_init(ip);
     b->copies = copies;
+    b->wctx = NULL, b->bufs = NULL, b->wdata = NULL;
+    const bool repack = kt_bench_repack && type == GGML_TYPE_Q4_0 && kt_repack_from_ptr();
+    if (repack) {
+        struct ggml_init_params wp = { .mem_size = ggml_tensor_overhead() * (size_t) copies, .mem_buffer = NULL, .no_alloc = true };
+        b->wctx = ggml_init(wp);
+        b->bufs = calloc((size_t) copies, sizeof *b->bufs);
+        b->wdata = calloc((size_t) copies, sizeof *b->wdata);
+    }
     struct ggml_tensor * a = ggml_new_tensor_2d(b->ctx, GGML_TYPE_F32, k, n);
     for (int i = 0; i < k * n; ++i) ((float *) a->data)[i] = (float) (kt_unif(&rng) * 2 - 1);
     b->g.gf = ggml_new_graph(b->ctx);
     for (int i = 0; i < copies; ++i) {
         struct ggml_tensor * w = ggml_new_tensor_2d(b->ctx, type, k, m);
         c->gen_w(w->data, (int) (k / ggml_blck_size(type)) * m, KT_RANDOM, &rng);
+        if (repack) {
+            const size_t size = ggml_nbytes(w);
+            b->wdata[i] = aligned_alloc(64, (size + 63) & ~(size_t) 63);
+            memcpy(b->wdata[i], w->data, size);
+            w = ggml_new_tensor_2d(b->wctx, type, k, m);
+            b->bufs[i] = kt_repack_from_ptr()(b->wdata[i], size);
+            if (!b->bufs[i] || ggml_backend_tensor_alloc(b->bufs[i], w, b->wdata[i]) != GGML_STATUS_SUCCESS || !w->extra) return false;
+        }
         b->g.dst = ggml_mul_mat(b->ctx, w, a);
         ggml_build_forward_expand(b->g.gf, b->g.dst);
     }
@@ -851,6 +1113,12 @@ static bool kt_bench_init(kt_bench * b, int shape, int n) {
 static void kt_bench_free(kt_bench * b) {
     kt_graph_free(&b->g);
     ggml_free(b->ctx);
+    for (int i = 0; b->bufs && i < b->copies; ++i) {
+        if (b->bufs[i]) ggml_backend_buffer_free(b->bufs[i]);
+        free(b->wdata[i]);
+    }
+    free(b->bufs), free(b->wdata);
+    if (b->wctx) ggml_free(b->wctx);
 }
 
 // ms per product (wall time), over reps runs of the graph
@@ -954,8 +1222,8 @@ static int bench(const char * filter, int runs) {
             kt_bench_free(&b);
             qsort(t, runs, sizeof(double), cmp_double);
             qsort(tc, runs, sizeof(double), cmp_double);
-            printf("bench %-5s k=%-5d m=%-5d n=%-3d  median %9.3f ms  (min %9.3f, max %9.3f, x%d)  cpu %9.3f ms  %6.2f GMAC/s  nrows=%d  [%s",
-                   ggml_type_name(type), k, m, n, t[runs / 2], t[0], t[runs - 1], reps, tc[runs / 2],
+            printf("bench %-5s%s k=%-5d m=%-5d n=%-3d  median %9.3f ms  (min %9.3f, max %9.3f, x%d)  cpu %9.3f ms  %6.2f GMAC/s  nrows=%d  [%s",
+                   ggml_type_name(type), kt_bench_repack && type == GGML_TYPE_Q4_0 ? " 4x4" : "", k, m, n, t[runs / 2], t[0], t[runs - 1], reps, tc[runs / 2],
                    (double) k * m * n / (t[runs / 2] * 1e6), (int) ggml_get_type_traits_cpu(type)->nrows, BENCH_SHAPES[si].what);
             if (BENCH_SHAPES[si].copies > 1) printf(", %d weight matrices, ms per product", BENCH_SHAPES[si].copies);
             printf("]\n");
@@ -988,6 +1256,12 @@ static const char * kt_env(const char * name, char * buf, int cap) {
 #endif
 }
 
+// ggml's debug and info lines (e.g. one per repacked tensor) are not this program's output
+static void kt_log(enum ggml_log_level level, const char * text, void * user) {
+    (void) user;
+    if (level == GGML_LOG_LEVEL_WARN || level == GGML_LOG_LEVEL_ERROR) fputs(text, stderr);
+}
+
 int main(int argc, char ** argv) {
     bool do_bench = false, do_kbench = false;
     const char * filter = NULL;
@@ -999,14 +1273,16 @@ int main(int argc, char ** argv) {
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--bench")) do_bench = true;
         else if (!strcmp(argv[i], "--kbench")) do_kbench = true;
+        else if (!strcmp(argv[i], "--repack")) kt_bench_repack = true;
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 0);
         else if (!strcmp(argv[i], "--case") && i + 1 < argc) filter = argv[++i];
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
-        else { fprintf(stderr, "usage: %s [--bench | --kbench] [--runs N] [--seed N] [--case NAME]\n", argv[0]); return 2; }
+        else { fprintf(stderr, "usage: %s [--bench [--repack] | --kbench] [--runs N] [--seed N] [--case NAME]\n", argv[0]); return 2; }
     }
     if (runs < 1) runs = 1;
     if (runs > 64) runs = 64;
 
+    ggml_log_set(kt_log, NULL);
     ggml_cpu_init();
     if (do_bench) return bench(filter, runs);
     if (do_kbench) return kbench(filter, runs);
@@ -1032,7 +1308,7 @@ int main(int argc, char ** argv) {
         }
     }
     static const struct { const char * name; void (*run)(kt_rng *, kt_result *); } EXTRA[] = {
-        { "fp16 rows", f16_checks }, { "flash_attn f16", fattn_checks },
+        { "fp16 rows", f16_checks }, { "flash_attn f16", fattn_checks }, { "repack q4_0x4", repack_checks },
     };
     for (int i = 0; i < (int) (sizeof EXTRA / sizeof EXTRA[0]); ++i) {
         if (filter && !strstr(EXTRA[i].name, filter)) continue;
@@ -1043,7 +1319,12 @@ int main(int argc, char ** argv) {
         const double dt = kt_now_ms() - t0;
         if (res.failures == 0) {
             passed++;
-            printf("ok   %-12s  %6d checks  (%.0f ms)\n", EXTRA[i].name, res.checks, dt);
+            if (res.print) {
+                printf("ok   %-12s  %6d checks, worst |err| = %.2f u*M, results print %08x  (%.0f ms)\n", EXTRA[i].name,
+                       res.checks, res.worst, res.print, dt);
+            } else {
+                printf("ok   %-12s  %6d checks  (%.0f ms)\n", EXTRA[i].name, res.checks, dt);
+            }
         } else {
             failed++;
             printf("FAIL %-12s  %d of %d checks failed (seed %llu); first: %s\n", EXTRA[i].name, res.failures, res.checks,
