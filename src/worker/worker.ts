@@ -141,16 +141,47 @@ async function start(): Promise<void> {
   const isolated = scope.crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
   variant = isolated && !cfg.forceSingleThread ? 'mt' : 'st';
   // the threaded build with relaxed-SIMD kernels, where the browser has relaxed SIMD
-  const relaxed = variant === 'mt' && cfg.relaxedSimd && WebAssembly.validate(RELAXED_SIMD_PROBE);
+  let relaxed = variant === 'mt' && cfg.relaxedSimd && WebAssembly.validate(RELAXED_SIMD_PROBE);
   const name = variant === 'mt' ? (relaxed ? 'neuronos-worker-relaxed' : 'neuronos-worker') : 'neuronos-worker-st';
-  const glue = new URL(`${name}.js`, cfg.wasmBase).href;
   maxThreads = variant === 'mt' ? Math.max(1, Math.min(scope.navigator.hardwareConcurrency ?? 4, 8)) : 1;
+  try {
+    core = await loadBuild(cfg, name);
+  } catch (e) {
+    // a deployment without the relaxed files (or a browser that refuses them) still gets the
+    // threaded SIMD128 build: same results, slower Q4_0 kernels
+    if (!relaxed) throw e;
+    console.warn(`NeuronOS: ${name} did not load (${(e as Error).message}); using neuronos-worker`);
+    relaxed = false;
+    dead = null;
+    core = await loadBuild(cfg, 'neuronos-worker');
+  }
+  core.init(1, 2048);
+  const ready: ReadyMessage = {
+    type: 'ready',
+    version: core.version(),
+    protocol: PROTOCOL_VERSION,
+    variant,
+    threads: maxThreads,
+    simd: WebAssembly.validate(SIMD_PROBE),
+    relaxedSimd: relaxed,
+  };
+  const heap = core.module.HEAP32.buffer;
+  if (variant === 'mt' && heap instanceof SharedArrayBuffer) {
+    ready.abort = { memory: heap, index: core.abortFlagAddress() >> 2 };
+  }
+  post(ready);
+}
+
+/** Loads one build's Emscripten glue and instantiates its WebAssembly module. */
+async function loadBuild(cfg: WorkerConfig, name: string): Promise<Core> {
+  const glue = new URL(`${name}.js`, cfg.wasmBase).href;
+  scope.createNeuronOSModule = undefined;
   scope.importScripts(glue);
   const factory = scope.createNeuronOSModule;
   if (!factory) throw new NeuronOSError('worker_failed', `${glue} did not define createNeuronOSModule`);
   // a worker may only start workers of its own origin (a blob: worker has the page's origin)
   const sameOrigin = new URL(glue).origin === scope.origin;
-  core = await Core.create(factory, {
+  return Core.create(factory, {
     locateFile: (file) => {
       const url = new URL(file, cfg.wasmBase).href;
       // pthread workers from another origin: start them through a blob: trampoline
@@ -167,21 +198,6 @@ async function start(): Promise<void> {
       dead = new NeuronOSError('wasm_crashed', `the WebAssembly module crashed: ${String(what)}`);
     },
   });
-  core.init(1, 2048);
-  const ready: ReadyMessage = {
-    type: 'ready',
-    version: core.version(),
-    protocol: PROTOCOL_VERSION,
-    variant,
-    threads: maxThreads,
-    simd: WebAssembly.validate(SIMD_PROBE),
-    relaxedSimd: relaxed,
-  };
-  const heap = core.module.HEAP32.buffer;
-  if (variant === 'mt' && heap instanceof SharedArrayBuffer) {
-    ready.abort = { memory: heap, index: core.abortFlagAddress() >> 2 };
-  }
-  post(ready);
 }
 
 function need(): Core {

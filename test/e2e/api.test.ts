@@ -69,21 +69,44 @@ describe('NeuronOS API in Chromium', () => {
       const { page, log } = await apiPage(env.isolated().url, query);
       const r = await page.evaluate(async () => {
         const ai = (window as any).neuronos;
-        await ai.loadModel('/models/tiny-random-q4_0.gguf', { contextSize: 256, threads: 2 });
+        const info = await ai.loadModel('/models/tiny-random-q4_0.gguf', { contextSize: 256, threads: 2 });
         let greedy = '';
         for await (const p of ai.generate('The history of the city', { temperature: 0, maxTokens: 32, ignoreEos: true })) greedy += p;
         let sampled = '';
         for await (const p of ai.generate('The history of the city', { temperature: 0.8, seed: 7, maxTokens: 32, ignoreEos: true })) sampled += p;
-        return { greedy, sampled, relaxedSimd: ai.relaxedSimd, variant: ai.variant };
+        return { greedy, sampled, relaxedSimd: ai.relaxedSimd, variant: ai.variant, repacked: info.repacked_bytes };
       });
       assert.equal(r.variant, 'mt');
       assert.equal(r.relaxedSimd, relaxed);
+      // the downloaded model is mapped in place and its Q4_0 layer matrices repacked there (patch 0008)
+      assert.ok(r.repacked > 200_000, `repacked ${r.repacked} bytes`);
       assert.ok(r.greedy.length > 0 && r.sampled.length > 0);
       texts.push(JSON.stringify([r.greedy, r.sampled]));
       assert.deepEqual(log.errors, []);
       await page.close();
     }
     assert.equal(texts[0], texts[1]);
+  });
+
+  test('a deployment without the relaxed build\'s files: the threaded SIMD128 build starts instead', async () => {
+    const page = await env.browser().newPage();
+    const missing: string[] = [];
+    await page.context().route(/neuronos-worker-relaxed\.(js|wasm)$/, (route) => {
+      missing.push(route.request().url());
+      return route.fulfill({ status: 404, body: 'not here' });
+    });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.addInitScript({ content: 'globalThis.__name = (f) => f;' });
+    await page.goto(`${env.isolated().url}/demo/api.html?manual=1`);
+    await page.waitForSelector('body[data-ready="1"]');
+    const r = await chatOnce(page, '/models/scripted.gguf');
+    assert.ok(missing.length >= 1, 'the worker asked for the relaxed build first');
+    assert.equal(r.variant, 'mt');
+    assert.equal(r.relaxedSimd, false);
+    assert.equal(r.text, script());
+    assert.deepEqual(errors, []);
+    await page.close();
   });
 
   test('page without isolation: single-thread build, exact scripted reply', async () => {
