@@ -8,8 +8,8 @@ import { open, script, startServer, useBrowserAndServers } from './harness.js';
 
 const env = useBrowserAndServers();
 
-async function apiPage(base: string, query = 'manual=1'): Promise<{ page: Page; log: Awaited<ReturnType<typeof open>>['log'] }> {
-  const r = await open(env.browser(), `${base}/demo/api.html?${query}`);
+async function apiPage(base: string, query = 'manual=1', beforeGoto?: (page: Page) => Promise<void>): Promise<{ page: Page; log: Awaited<ReturnType<typeof open>>['log'] }> {
+  const r = await open(env.browser(), `${base}/demo/api.html?${query}`, beforeGoto);
   await r.page.waitForSelector('body[data-ready="1"]');
   return r;
 }
@@ -89,23 +89,19 @@ describe('NeuronOS API in Chromium', () => {
   });
 
   test('a deployment without the relaxed build\'s files: the threaded SIMD128 build starts instead', async () => {
-    const page = await env.browser().newPage();
     const missing: string[] = [];
-    await page.context().route(/neuronos-worker-relaxed\.(js|wasm)$/, (route) => {
-      missing.push(route.request().url());
-      return route.fulfill({ status: 404, body: 'not here' });
-    });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.addInitScript({ content: 'globalThis.__name = (f) => f;' });
-    await page.goto(`${env.isolated().url}/demo/api.html?manual=1`);
-    await page.waitForSelector('body[data-ready="1"]');
+    const { page, log } = await apiPage(env.isolated().url, 'manual=1', (p) =>
+      p.context().route(/neuronos-worker-relaxed\.(js|wasm)$/, (route) => {
+        missing.push(route.request().url());
+        return route.fulfill({ status: 404, body: 'not here' });
+      }),
+    );
     const r = await chatOnce(page, '/models/scripted.gguf');
     assert.ok(missing.length >= 1, 'the worker asked for the relaxed build first');
     assert.equal(r.variant, 'mt');
     assert.equal(r.relaxedSimd, false);
     assert.equal(r.text, script());
-    assert.deepEqual(errors, []);
+    assert.deepEqual(log.errors, []);
     await page.close();
   });
 

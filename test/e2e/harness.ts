@@ -34,9 +34,11 @@ export interface PageLog {
   requests: string[];
 }
 
-/** Opens a page and records console output, page errors and CSP violations. */
-export async function open(browser: Browser, url: string): Promise<{ page: Page; log: PageLog }> {
+/** Opens a page and records console output, page errors and CSP violations; `beforeGoto` runs
+ *  on the new page before it navigates (e.g. to route requests). */
+export async function open(browser: Browser, url: string, beforeGoto?: (page: Page) => Promise<void>): Promise<{ page: Page; log: PageLog }> {
   const page = await browser.newPage();
+  await beforeGoto?.(page);
   const log: PageLog = { console: [], errors: [], cspViolations: [], requests: [] };
   page.on('console', (m) => {
     log.console.push(m.text());

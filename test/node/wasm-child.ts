@@ -182,14 +182,13 @@ const scenarios: Record<string, (core: Core) => unknown> = {
       const text = drain(core).text;
       const md = info.metadata;
       const shape = { n_layer: +md['qwen2.block_count']!, n_embd: +md['qwen2.embedding_length']!, n_ff: +md['qwen2.feed_forward_length']!, n_head: +md['qwen2.attention.head_count']!, n_head_kv: +md['qwen2.attention.head_count_kv']! };
-      return { repacked: info.repacked_bytes, heapTop: mem.heap_top_bytes, inUse: mem.malloc_in_use_bytes, shape, logits, text };
+      return { repacked: info.repacked_bytes, inUse: mem.malloc_in_use_bytes, shape, logits, text };
     };
-    // the plain load first, so the heap's high-water mark cannot hide a second copy in the repacked one
     const plain = run(false, true);
     const repacked = run(true, true);
     const copied = run(true, false);
-    // max |logit difference| against the file layout's, and the largest |logit|
-    // and the lowest correlation of a row of logits with the file layout's row
+    // max |logit difference| against the file layout's, the largest |logit|, and the lowest
+    // correlation of a row of logits with the file layout's row
     const diff = (o: typeof plain) => {
       let worst = 0;
       let scale = 0;
