@@ -1061,9 +1061,7 @@ typedef struct {
     struct ggml_context * ctx;
     kt_graph g;
     int copies;
-    struct ggml_context * wctx;   // --repack: the weights' tensors (no data of their own)
-    ggml_backend_buffer_t * bufs; // --repack: one in-place repack buffer per weight
-    void ** wdata;
+    kt_repacked * rw; // --repack: each weight in its own in-place repack buffer
 } kt_bench;
 // --repack: Q4_0 weights go into in-place repack buffers (the 4x4 layout and its gemv/gemm)
 static bool kt_bench_repack = false;
@@ -1080,14 +1078,8 @@ static bool kt_bench_init(kt_bench * b, int shape, int n) {
                                    .mem_buffer = NULL, .no_alloc = false };
     b->ctx = ggml_init(ip);
     b->copies = copies;
-    b->wctx = NULL, b->bufs = NULL, b->wdata = NULL;
-    const bool repack = kt_bench_repack && type == GGML_TYPE_Q4_0 && kt_repack_from_ptr();
-    if (repack) {
-        struct ggml_init_params wp = { .mem_size = ggml_tensor_overhead() * (size_t) copies, .mem_buffer = NULL, .no_alloc = true };
-        b->wctx = ggml_init(wp);
-        b->bufs = calloc((size_t) copies, sizeof *b->bufs);
-        b->wdata = calloc((size_t) copies, sizeof *b->wdata);
-    }
+    const bool repack = kt_bench_repack && type == GGML_TYPE_Q4_0;
+    b->rw = repack ? calloc((size_t) copies, sizeof *b->rw) : NULL;
     struct ggml_tensor * a = ggml_new_tensor_2d(b->ctx, GGML_TYPE_F32, k, n);
     for (int i = 0; i < k * n; ++i) ((float *) a->data)[i] = (float) (kt_unif(&rng) * 2 - 1);
     b->g.gf = ggml_new_graph(b->ctx);
@@ -1095,12 +1087,9 @@ static bool kt_bench_init(kt_bench * b, int shape, int n) {
         struct ggml_tensor * w = ggml_new_tensor_2d(b->ctx, type, k, m);
         c->gen_w(w->data, (int) (k / ggml_blck_size(type)) * m, KT_RANDOM, &rng);
         if (repack) {
-            const size_t size = ggml_nbytes(w);
-            b->wdata[i] = aligned_alloc(64, (size + 63) & ~(size_t) 63);
-            memcpy(b->wdata[i], w->data, size);
-            w = ggml_new_tensor_2d(b->wctx, type, k, m);
-            b->bufs[i] = kt_repack_from_ptr()(b->wdata[i], size);
-            if (!b->bufs[i] || ggml_backend_tensor_alloc(b->bufs[i], w, b->wdata[i]) != GGML_STATUS_SUCCESS || !w->extra) return false;
+            kt_result unused = { 0 };
+            if (!kt_repacked_init(&b->rw[i], w->data, k, m, &unused) || !b->rw[i].w->extra) return false;
+            w = b->rw[i].w;
         }
         b->g.dst = ggml_mul_mat(b->ctx, w, a);
         ggml_build_forward_expand(b->g.gf, b->g.dst);
@@ -1113,12 +1102,8 @@ static bool kt_bench_init(kt_bench * b, int shape, int n) {
 static void kt_bench_free(kt_bench * b) {
     kt_graph_free(&b->g);
     ggml_free(b->ctx);
-    for (int i = 0; b->bufs && i < b->copies; ++i) {
-        if (b->bufs[i]) ggml_backend_buffer_free(b->bufs[i]);
-        free(b->wdata[i]);
-    }
-    free(b->bufs), free(b->wdata);
-    if (b->wctx) ggml_free(b->wctx);
+    for (int i = 0; b->rw && i < b->copies; ++i) kt_repacked_free(&b->rw[i]);
+    free(b->rw);
 }
 
 // ms per product (wall time), over reps runs of the graph
