@@ -8,7 +8,7 @@ import { open, script, startServer, useBrowserAndServers } from './harness.js';
 
 const env = useBrowserAndServers();
 
-async function apiPage(base: string, query = 'manual=1', beforeGoto?: (page: Page) => Promise<void>): Promise<{ page: Page; log: Awaited<ReturnType<typeof open>>['log'] }> {
+async function apiPage(base: string, query = 'manual=1', beforeGoto?: (page: Page) => Promise<unknown>): Promise<{ page: Page; log: Awaited<ReturnType<typeof open>>['log'] }> {
   const r = await open(env.browser(), `${base}/demo/api.html?${query}`, beforeGoto);
   await r.page.waitForSelector('body[data-ready="1"]');
   return r;

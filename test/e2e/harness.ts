@@ -36,7 +36,7 @@ export interface PageLog {
 
 /** Opens a page and records console output, page errors and CSP violations; `beforeGoto` runs
  *  on the new page before it navigates (e.g. to route requests). */
-export async function open(browser: Browser, url: string, beforeGoto?: (page: Page) => Promise<void>): Promise<{ page: Page; log: PageLog }> {
+export async function open(browser: Browser, url: string, beforeGoto?: (page: Page) => Promise<unknown>): Promise<{ page: Page; log: PageLog }> {
   const page = await browser.newPage();
   await beforeGoto?.(page);
   const log: PageLog = { console: [], errors: [], cspViolations: [], requests: [] };
